@@ -1,0 +1,47 @@
+# The two commands of the quick start (`make run`, `make test`) each set up what they need:
+# a virtualenv in .venv, the Python packages, and the Debian packages (when missing and we may).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Nothing in the content engine needs a Debian package yet; the channels (PDF, browser tests) add
+# fonts-noto-core, libharfbuzz-subset0 and chromium here.
+DEBIAN_PACKAGES ?=
+
+.PHONY: run test lint bench setup system-packages messages clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: system-packages $(STAMP)
+
+system-packages:
+	@./scripts/system-packages.sh $(DEBIAN_PACKAGES)
+
+run: setup
+	$(BIN)/klarvarsel db upgrade
+	$(BIN)/klarvarsel serve --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check service tests bench
+	$(BIN)/ruff format --check service tests bench
+	$(BIN)/mypy
+
+test: setup lint
+	$(BIN)/pytest -n 2 tests
+
+bench: setup
+	$(BIN)/python -m bench
+
+# Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F locales/babel.cfg -o locales/messages.pot --no-location --sort-output --omit-header .
+	$(BIN)/klarvarsel catalogs update
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3 .mypy_cache .ruff_cache .pytest_cache

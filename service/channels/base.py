@@ -1,0 +1,50 @@
+"""What every channel transport shares: declared capabilities and the error type.
+
+Limits live here as data (as Apprise declares them on each plugin) so checks and planners read
+them instead of hard-coding numbers such as 160.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ChannelCapabilities:
+    """What a channel can carry; checks and the planner read these instead of constants."""
+
+    channel: str
+    max_length: int | None = None
+    encodings: tuple[str, ...] = ("UTF-8",)
+    supports_html: bool = False
+    supports_attachments: bool = False
+
+
+@dataclass(frozen=True)
+class SmsCapabilities(ChannelCapabilities):
+    """SMS limits per 3GPP TS 23.038/23.040: septets or UCS-2 units per single or joined part."""
+
+    channel: str = "sms"
+    encodings: tuple[str, ...] = ("GSM-7", "UCS-2")
+    gsm7_single: int = 160
+    gsm7_part: int = 153
+    ucs2_single: int = 70
+    ucs2_part: int = 67
+    # Providers refuse longer concatenations (Twilio: 10 parts recommended, 1600 chars hard).
+    max_segments: int = 10
+
+
+SMS = SmsCapabilities(max_length=1600)
+EMAIL = ChannelCapabilities(channel="email", supports_html=True, supports_attachments=True)
+PRINT = ChannelCapabilities(channel="print", supports_html=True)
+WEB = ChannelCapabilities(channel="web", supports_html=True)
+
+CAPABILITIES: dict[str, ChannelCapabilities] = {c.channel: c for c in (SMS, EMAIL, PRINT, WEB)}
+
+
+class TransportError(Exception):
+    """A send failed; `permanent` says whether retrying could ever help."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,220 @@
+"""The `klarvarsel` command: serve, db, render, check, catalogs."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from service.config import get_settings
+from service.content import get_library
+from service.notices.service import NoticeInvalid, validate_notice
+
+app = typer.Typer(
+    help="Klarvarsel: one crisis notice, every audience.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+catalogs_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(catalogs_app, name="catalogs")
+
+EXIT_FAILED_CHECKS = 1
+EXIT_INVALID_INPUT = 2
+MAX_FAILURES_SHOWN = 25
+
+
+def _fail_input(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
+    except OSError as exc:
+        raise _fail_input(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _fail_input(f"{path}: not valid JSON at line {exc.lineno}: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise _fail_input(f"{path}: a notice must be a JSON object")
+    return data
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+) -> None:
+    """Start the web service (API and pages) with uvicorn."""
+    import uvicorn
+
+    uvicorn.run("service.main:app", host=host, port=port, log_level="info")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    from service.store.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.effective_database_url)
+    typer.echo(f"database up to date: {settings.effective_database_url}")
+
+
+@app.command()
+def render(
+    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
+    out: Annotated[Path, typer.Option("--out", help="folder to write variants into")],
+) -> None:
+    """Render and check every variant; exit 0 if all pass, 1 if any fails, 2 on bad input."""
+    from service.variants.service import render_notice, report_dict, write_report
+
+    library = get_library()
+    try:
+        notice = validate_notice(_read_json(notice_file), library)
+    except NoticeInvalid as exc:
+        typer.echo(f"error: {notice_file} is not a valid notice:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    report = render_notice(notice, library)
+    report_path = write_report(report, out)
+    summary = report_dict(report)["summary"]
+    typer.echo(
+        f"{summary['variants']} variants, {summary['checks']} audience checks, "
+        f"{summary['failed']} failed; report: {report_path}"
+    )
+    failed = [c for c in report.checks if not c.passed]
+    for check in failed[:MAX_FAILURES_SHOWN]:
+        key = check.variant.key
+        errors = [f.message for f in check.findings if f.severity == "error"]
+        typer.echo(f"FAIL {check.audience.id} {key.language} {key.name}: {'; '.join(errors)}")
+    if len(failed) > MAX_FAILURES_SHOWN:
+        typer.echo(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failures in {report_path}")
+    raise typer.Exit(0 if report.passed else EXIT_FAILED_CHECKS)
+
+
+@app.command()
+def check(
+    text_file: Annotated[Path, typer.Argument(help="text file, or - for stdin")],
+    lang: Annotated[str, typer.Option("--lang", help="BCP 47 language tag")] = "sv",
+    audience: Annotated[str, typer.Option(help="audience profile id")] = "general-public",
+    sms: Annotated[bool, typer.Option("--sms", help="also check it as an SMS")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Check any text's readability (and SMS size) against an audience's limits."""
+    from service.channels.sms.encoding import analyse_sms
+    from service.readability.service import check_text
+
+    library = get_library()
+    if audience not in library.audiences:
+        raise _fail_input(f"unknown audience {audience!r}; known: {', '.join(library.audiences)}")
+    try:
+        text = sys.stdin.read() if str(text_file) == "-" else text_file.read_text("utf-8")
+    except OSError as exc:
+        raise _fail_input(f"cannot read {text_file}: {exc.strerror}") from None
+    profile = library.audiences[audience]
+    report = check_text(text, lang, profile.limits_for(lang))
+    result: dict[str, Any] = {"audience": audience, **report.to_dict()}
+    passed = report.passed
+    if sms:
+        analysis = analyse_sms(text)
+        result["sms"] = analysis.to_dict() | {"budget": profile.sms_max_segments}
+        passed = passed and analysis.segments <= profile.sms_max_segments
+    result["passed"] = passed
+    if as_json:
+        typer.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        _print_check(result)
+    raise typer.Exit(0 if passed else EXIT_FAILED_CHECKS)
+
+
+def _print_check(result: dict[str, Any]) -> None:
+    metrics = result["metrics"]
+    typer.echo(f"language {result['language']}, audience {result['audience']}")
+    for name, value in metrics.items():
+        if value is not None:
+            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+            typer.echo(f"  {name:<24} {shown}")
+    typer.echo(f"  validated measures: {', '.join(result['validated_measures']) or 'none'}")
+    limits = {k: v for k, v in result["limits"].items() if v is not None}
+    typer.echo(f"  limits: {limits or 'none'}")
+    if "sms" in result:
+        s = result["sms"]
+        typer.echo(f"  sms: {s['encoding']}, {s['segments']} segments (budget {s['budget']})")
+    for finding in result["findings"]:
+        typer.echo(f"  {finding['severity'].upper()}: {finding['message']}")
+    typer.echo("PASSED" if result["passed"] else "FAILED")
+
+
+@catalogs_app.command("update")
+def catalogs_update() -> None:
+    """Extract messages from the templates and merge them into every catalog."""
+    from service.rendering.messages import update_catalogs
+
+    library = get_library()
+    settings = get_settings()
+    written = update_catalogs(settings.templates_dir, settings.locales_dir, list(library.languages))
+    typer.echo(f"updated {len(written)} catalogs and locales/messages.pot")
+
+
+@catalogs_app.command("status")
+def catalogs_status(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Translation coverage per language and scenario, with each catalog's review status."""
+    from service.rendering.messages import coverage
+
+    library = get_library()
+    settings = get_settings()
+    rows = coverage(settings.templates_dir, settings.locales_dir, library.languages)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [r.__dict__ | {"percent": round(r.percent, 1)} for r in rows],
+                default=str,
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    typer.echo(
+        f"{'language':<8} {'scenario':<22} {'covered':>8} {'fuzzy':>6} {'missing':>8}  review"
+    )
+    for r in rows:
+        typer.echo(
+            f"{r.language:<8} {r.scenario:<22} {r.percent:>7.0f}% {r.fuzzy:>6} "
+            f"{r.missing:>8}  {r.review_status.value}"
+        )
+
+
+@app.command()
+def openapi() -> None:
+    """Print the REST contract (openapi.yaml is this output, committed)."""
+    import yaml
+
+    from service.main import app as web_app
+
+    typer.echo(yaml.safe_dump(web_app.openapi(), sort_keys=False, allow_unicode=True), nl=False)
+
+
+@catalogs_app.command("check")
+def catalogs_check() -> None:
+    """Fail if any translation's placeholders differ from its English message."""
+    from service.rendering.messages import placeholder_problems
+
+    library = get_library()
+    problems = [
+        p for tag in library.languages for p in placeholder_problems(library.locales_dir, tag)
+    ]
+    for problem in problems:
+        typer.echo(problem)
+    typer.echo(f"{len(problems)} placeholder problems")
+    raise typer.Exit(1 if problems else 0)

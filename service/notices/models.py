@@ -1,0 +1,33 @@
+"""The stored notice: what the communicator submitted, as validated JSON plus lookup columns."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.store.database import Base
+
+
+def utcnow() -> datetime:
+    """Now, in UTC (every stored time is UTC)."""
+    return datetime.now(UTC)
+
+
+class NoticeRecord(Base):
+    """One crisis notice; updates, all-clears and cancels point at the first notice."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    scenario: Mapped[str] = mapped_column(String(64))
+    message_type: Mapped[str] = mapped_column(String(16))
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    references_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200))

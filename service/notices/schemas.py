@@ -1,0 +1,134 @@
+"""The crisis notice as submitted: the envelope every scenario shares (fields come later)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+
+class MessageType(StrEnum):
+    """CAP msgType, plus all_clear (sent as CAP Update with the all-clear wording)."""
+
+    alert = "alert"
+    update = "update"
+    all_clear = "all_clear"
+    cancel = "cancel"
+
+
+class Mode(StrEnum):
+    """CAP status: exercise and test notices are marked and reach only exercise recipients."""
+
+    actual = "actual"
+    exercise = "exercise"
+    test = "test"
+
+
+class Severity(StrEnum):
+    """CAP severity."""
+
+    extreme = "extreme"
+    severe = "severe"
+    moderate = "moderate"
+    minor = "minor"
+    unknown = "unknown"
+
+
+class Urgency(StrEnum):
+    """CAP urgency."""
+
+    immediate = "immediate"
+    expected = "expected"
+    future = "future"
+    past = "past"
+    unknown = "unknown"
+
+
+class Certainty(StrEnum):
+    """CAP certainty."""
+
+    observed = "observed"
+    likely = "likely"
+    possible = "possible"
+    unlikely = "unlikely"
+    unknown = "unknown"
+
+
+class Channel(StrEnum):
+    """The channels a variant can be rendered for."""
+
+    sms = "sms"
+    email = "email"
+    print = "print"
+    web = "web"
+
+
+class Contact(BaseModel):
+    """Where people can get more information; at least one way must be given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str | None = Field(None, max_length=40, examples=["021-39 00 00"])
+    web: HttpUrl | None = None
+    email: str | None = Field(None, max_length=200)
+
+    @model_validator(mode="after")
+    def _one_way_at_least(self) -> Contact:
+        if not (self.phone or self.web or self.email):
+            raise ValueError("give at least one of phone, web or email")
+        return self
+
+
+class CrisisNoticeIn(BaseModel):
+    """One crisis notice as a communicator, an integrator or an exercise schedule submits it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str = Field(min_length=1, max_length=64, examples=["water_outage"])
+    message_type: MessageType = MessageType.alert
+    references: str | None = Field(
+        None, description="code of the first notice; required for update, all_clear, cancel"
+    )
+    mode: Mode = Mode.actual
+    severity: Severity = Severity.unknown
+    urgency: Urgency = Urgency.unknown
+    certainty: Certainty = Certainty.unknown
+    areas: list[str] = Field(min_length=1)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    contact: Contact
+    audiences: list[str] = Field(min_length=1)
+    languages: list[str] = Field(min_length=1)
+    channels: list[Channel] = Field(min_length=1)
+    note: dict[str, str] = Field(
+        default_factory=dict, description="optional free text per language (BCP 47 tag -> text)"
+    )
+    sign_language_url: HttpUrl | None = Field(
+        None, description="link to the notice in Swedish Sign Language (teckenspråk)"
+    )
+    sent_at: datetime | None = Field(None, description="defaults to the time of rendering")
+    expires_at: datetime | None = None
+
+    @field_validator("areas", "audiences", "languages")
+    @classmethod
+    def _no_duplicates(cls, values: list[str]) -> list[str]:
+        seen = [v for i, v in enumerate(values) if v in values[:i]]
+        if seen:
+            raise ValueError(f"listed more than once: {', '.join(sorted(set(seen)))}")
+        return values
+
+    @field_validator("note")
+    @classmethod
+    def _note_not_blank(cls, note: dict[str, str]) -> dict[str, str]:
+        return {lang: text.strip() for lang, text in note.items() if text.strip()}
+
+    @model_validator(mode="after")
+    def _references_match_type(self) -> CrisisNoticeIn:
+        if self.message_type != MessageType.alert and not self.references:
+            raise ValueError(
+                f"a {self.message_type.value} must give `references`: the code of the first notice"
+            )
+        if self.message_type == MessageType.alert and self.references:
+            raise ValueError("an alert is a first notice and cannot reference another")
+        return self

@@ -1,0 +1,168 @@
+"""Rendering one variant of a notice: templates + catalogs -> subject, text and HTML."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from babel import Locale
+from markupsafe import Markup, escape
+
+from service.channels.sms.encoding import normalise_for_sms
+from service.content import ContentLibrary
+from service.notices.schemas import Channel, MessageType, Mode
+from service.notices.service import Notice
+from service.rendering.catalogs import MessageStatus, UsageTracker, load_catalog
+from service.rendering.environment import gettext_callables
+from service.rendering.html_text import html_to_text
+from service.rendering.languages import Language, ReviewStatus
+from service.rendering.schemas import RenderedVariant, TranslationUsage, VariantKey
+
+SOURCE_LANGUAGE = "sv"  # communicator text (notes, free-text scenarios) is written in Swedish
+
+
+class UserTextGaps:
+    """Collects communicator text that has no version in the variant's language."""
+
+    def __init__(self) -> None:
+        self.fallback: list[str] = []
+        self.blocking: list[str] = []
+
+
+class UserText:
+    """Communicator text for one language; records a gap only when a template shows it."""
+
+    def __init__(
+        self,
+        texts: dict[str, str],
+        name: str,
+        lang: Language,
+        gaps: UserTextGaps,
+        *,
+        blocking: bool,
+    ) -> None:
+        self.texts, self.name, self.lang, self.gaps, self.blocking = (
+            texts,
+            name,
+            lang,
+            gaps,
+            blocking,
+        )
+
+    def _text(self) -> str | None:
+        """The text in the variant's language, or None after recording the gap."""
+        if self.lang.tag in self.texts:
+            return self.texts[self.lang.tag]
+        (self.gaps.blocking if self.blocking else self.gaps.fallback).append(self.name)
+        return None
+
+    def __bool__(self) -> bool:
+        return bool(self.texts)
+
+    def __str__(self) -> str:
+        text = self._text()
+        return self.texts[SOURCE_LANGUAGE] if text is None else text
+
+    def __html__(self) -> str:
+        text = self._text()
+        if text is not None:
+            return str(escape(text))
+        # Screen readers switch voice on `lang`, so Swedish inside an Arabic page must say so.
+        return str(Markup('<span lang="sv" dir="ltr">%s</span>') % self.texts[SOURCE_LANGUAGE])
+
+
+def _context(
+    notice: Notice,
+    key: VariantKey,
+    library: ContentLibrary,
+    tracker: UsageTracker,
+    gaps: UserTextGaps,
+) -> dict[str, Any]:
+    lang = library.languages[key.language]
+    envelope = notice.envelope
+    fields: dict[str, Any] = {f.name: None for f in notice.scenario.fields}
+    fields.update(notice.fields)
+    for name in notice.free_text_fields():
+        fields[name] = UserText(fields[name], name, lang, gaps, blocking=True)
+    note = UserText(envelope.note, "note", lang, gaps, blocking=False) if envelope.note else None
+    contact = envelope.contact
+    return {
+        **gettext_callables(tracker.gettext, tracker.ngettext),
+        "f": fields,
+        "scenario": notice.scenario.id,
+        "message_type": envelope.message_type.value,
+        "mode": envelope.mode.value,
+        "exercise": envelope.mode != Mode.actual,
+        "update": envelope.message_type == MessageType.update,
+        "all_clear": envelope.message_type == MessageType.all_clear,
+        "cancel": envelope.message_type == MessageType.cancel,
+        "severity": envelope.severity.value,
+        "urgency": envelope.urgency.value,
+        "contact": {
+            "phone": contact.phone,
+            "web": str(contact.web) if contact.web else None,
+            "email": contact.email,
+        },
+        "note": note,
+        "sign_language_url": str(envelope.sign_language_url or "") or None,
+        "role": key.role.value,
+        "register": key.register.value,
+        "channel": key.channel.value,
+        "print_pt": key.print_pt,
+        "lang": lang,
+        "dir": lang.direction,
+        "babel_locale": Locale.parse(lang.babel_locale),
+        "tz": library.timezone,
+        "sent_at": notice.sent_at,
+        "municipality": library.municipality,
+    }
+
+
+def _tidy_sms(text: str) -> str:
+    lines = [" ".join(line.split()) for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _block(template: Any, name: str, context: dict[str, Any]) -> str:
+    rendered = "".join(template.blocks[name](template.new_context(context)))
+    return " ".join(Markup(rendered).unescape().split())
+
+
+def render_variant(notice: Notice, key: VariantKey, library: ContentLibrary) -> RenderedVariant:
+    """Render one variant; translation gaps are recorded, never hidden."""
+    lang = library.languages[key.language]
+    tracker = UsageTracker(load_catalog(library.locales_dir, key.language))
+    gaps = UserTextGaps()
+    context = _context(notice, key, library, tracker, gaps)
+    env = library.environment
+    scenario = notice.scenario.id
+    if key.channel == Channel.sms:
+        template = env.get_template(f"{scenario}/{key.register.value}.sms.j2")
+        # Rendered as it will be sent: normalised to GSM-7 wherever that keeps the meaning.
+        text = normalise_for_sms(_tidy_sms(template.render(context)))
+        context["title"] = context["headline"] = _block(template, "title", context)
+        html = None
+    else:
+        template = env.get_template(f"{scenario}/{key.register.value}.body.j2")
+        body = Markup(template.render(context))
+        context["title"] = _block(template, "title", context)
+        context["headline"] = _block(template, "headline", context)
+    subject = " ".join(env.get_template("_layouts/subject.j2").render(context).split())
+    if key.channel != Channel.sms:
+        context.update(subject=subject, body=body)
+        html = env.get_template(f"_layouts/{key.channel.value}.html.j2").render(context)
+        text = html_to_text(body)
+    review = ReviewStatus.source if lang.tag == "en" else lang.review_status
+    if not load_catalog(library.locales_dir, key.language).exists and lang.tag != "en":
+        review = ReviewStatus.missing
+    problems = tracker.problems()
+    usage = TranslationUsage(
+        language=lang.tag,
+        review_status=review,
+        messages=len(tracker.used),
+        fuzzy=sorted(problems.get(MessageStatus.fuzzy.value, [])),
+        missing=sorted(problems.get(MessageStatus.missing.value, [])),
+        untranslated_user_text=sorted(set(gaps.fallback)),
+        blocking_user_text=sorted(set(gaps.blocking)),
+    )
+    return RenderedVariant(key, subject, text, html, usage, dict(tracker.used))

@@ -1,0 +1,6 @@
+"""Imports every table module so Alembic and create_all see the whole schema."""
+
+from service.audit.models import AuditEvent
+from service.notices.models import NoticeRecord
+
+__all__ = ["AuditEvent", "NoticeRecord"]

@@ -1,0 +1,85 @@
+"""Shared fixtures: the shipped content, sample notices, and real SQLite/PostgreSQL databases."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from service.content import ContentLibrary, get_library
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_SCENARIOS = ROOT.parent / "shared" / "scenarios"
+POSTGRES_URL = os.environ.get(
+    "KLARVARSEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(scope="session")
+def library() -> ContentLibrary:
+    return get_library()
+
+
+def load_json(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return data
+
+
+@pytest.fixture
+def water_notice() -> dict[str, Any]:
+    return load_json(ROOT / "message_templates" / "water_outage" / "example.json")
+
+
+def _postgres_available() -> str | None:
+    try:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:  # any driver error means "not reachable"
+        return str(exc)
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL URL, once it is known to answer; never skipped when CI=true."""
+    problem = _postgres_available()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required in CI but not reachable: {problem}")
+        pytest.skip(f"PostgreSQL not reachable: {problem}")
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh, empty schema of its own."""
+    schema = f"kv_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres_server)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield f"{postgres_server}?options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'klarvarsel.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'klarvarsel.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url

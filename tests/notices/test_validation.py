@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from service.content import ContentLibrary
+from service.notices.service import NoticeInvalid, validate_notice
+from tests.conftest import SHARED_SCENARIOS, load_json
+
+
+def problems(raw: dict[str, Any], library: ContentLibrary) -> dict[str, str]:
+    with pytest.raises(NoticeInvalid) as caught:
+        validate_notice(raw, library)
+    return {p.location: p.message for p in caught.value.problems}
+
+
+@pytest.mark.parametrize("path", sorted(SHARED_SCENARIOS.glob("*.json")), ids=lambda p: p.stem)
+def test_every_shared_sample_notice_is_accepted(path: Any, library: ContentLibrary) -> None:
+    notice = validate_notice(load_json(path), library)
+    assert notice.scenario.id == load_json(path)["scenario"]
+
+
+def test_every_scenario_example_is_accepted(library: ContentLibrary) -> None:
+    for scenario_id in library.scenarios:
+        path = library.root / "message_templates" / scenario_id / "example.json"
+        assert validate_notice(load_json(path), library).scenario.id == scenario_id
+
+
+def test_fields_are_typed(water_notice: dict[str, Any], library: ContentLibrary) -> None:
+    notice = validate_notice(water_notice, library)
+    assert isinstance(notice.fields["starts_at"], datetime)
+    assert notice.fields["water_points"] == [
+        "Skultuna skola, Kyrkvägen 1",
+        "Idrottsplatsen, Bruksvägen 12",
+    ]
+    assert notice.fields["boil_water_after"] is True
+
+
+def test_unknown_scenario_names_the_known_ones(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    found = problems(dict(water_notice, scenario="alien_invasion"), library)
+    assert "unknown scenario 'alien_invasion'" in found["scenario"]
+    assert "water_outage" in found["scenario"]
+
+
+def test_missing_and_mistyped_fields_are_all_reported(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    raw = copy.deepcopy(water_notice)
+    del raw["fields"]["area_name"]
+    raw["fields"]["starts_at"] = "tomorrow morning"
+    raw["fields"]["boil_water_after"] = "yes"
+    raw["fields"]["colour"] = "blue"
+    found = problems(raw, library)
+    assert found["fields.area_name"] == "is required"
+    assert "'tomorrow morning' is not a date and time" in found["fields.starts_at"]
+    assert found["fields.boil_water_after"] == "must be true or false, got 'yes'"
+    assert found["fields.colour"].startswith("is not a field of water_outage")
+
+
+def test_end_before_start_is_refused(water_notice: dict[str, Any], library: ContentLibrary) -> None:
+    raw = copy.deepcopy(water_notice)
+    raw["fields"]["expected_end"] = "2026-11-23T09:00:00+01:00"
+    found = problems(raw, library)
+    assert found["fields.expected_end"] == "is before starts_at; it must come after it"
+
+
+def test_unknown_language_and_audience(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    found = problems(
+        dict(water_notice, languages=["sv", "klingon"], audiences=["general-public", "cats"]),
+        library,
+    )
+    assert "unknown language 'klingon'" in found["languages.1"]
+    assert "unknown audience 'cats'" in found["audiences.1"]
+
+
+def test_swedish_is_required(water_notice: dict[str, Any], library: ContentLibrary) -> None:
+    found = problems(dict(water_notice, languages=["en"], note={}), library)
+    assert found["languages"] == "must include sv: Swedish is always sent"
+
+
+def test_envelope_errors_name_the_field(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    raw = dict(water_notice, severity="apocalyptic", channels=["sms", "pigeon"])
+    del raw["contact"]
+    found = problems(raw, library)
+    assert "severity" in found
+    assert "channels.1" in found
+    assert found["contact"] == "Field required"
+
+
+def test_updates_must_reference_the_first_notice(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    found = problems(dict(water_notice, message_type="update"), library)
+    assert "must give `references`" in found[""]
+    notice = validate_notice(
+        dict(water_notice, message_type="update", references="AB12CD"), library
+    )
+    assert notice.envelope.references == "AB12CD"
+
+
+def test_contact_needs_one_way(water_notice: dict[str, Any], library: ContentLibrary) -> None:
+    found = problems(dict(water_notice, contact={}), library)
+    assert "give at least one of phone, web or email" in found["contact"]
+
+
+def test_time_without_offset_is_local_time(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    raw = copy.deepcopy(water_notice)
+    raw["fields"]["starts_at"] = "2026-11-23T10:00"
+    raw["fields"]["expected_end"] = "2026-11-23T16:00"
+    notice = validate_notice(raw, library)
+    assert notice.fields["starts_at"].utcoffset().total_seconds() == 3600  # CET in November

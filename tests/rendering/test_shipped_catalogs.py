@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from service.content import ContentLibrary
+from service.rendering.messages import coverage, placeholder_problems
+
+
+def test_no_translation_changes_a_placeholder(library: ContentLibrary) -> None:
+    for tag in library.languages:
+        assert placeholder_problems(library.locales_dir, tag) == [], tag
+
+
+def test_swedish_covers_every_scenario_completely(library: ContentLibrary) -> None:
+    rows = coverage(library.root / "message_templates", library.locales_dir, library.languages)
+    incomplete = [
+        (r.scenario, r.fuzzy, r.missing) for r in rows if r.language == "sv" and r.percent < 100
+    ]
+    assert incomplete == []
+
+
+def test_every_catalog_has_a_review_status(library: ContentLibrary) -> None:
+    for tag, language in library.languages.items():
+        path = library.locales_dir / tag / "LC_MESSAGES" / "messages.po"
+        if tag == "en":
+            assert language.review_status == "source"
+        elif path.exists():
+            assert language.review_status in ("draft", "reviewed"), tag
+        else:
+            assert language.review_status == "missing", tag

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from service.audit.models import AuditEvent
+from service.audit.service import record
+from service.notices.models import NoticeRecord
+from service.store.database import make_engine, session_scope
+from service.store.migrate import downgrade, upgrade
+
+
+def test_migrations_create_the_schema_and_store_a_notice_with_its_audit_event(
+    database_url: str,
+) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    payload = {"scenario": "water_outage", "fields": {"area_name": "Skultuna"}}
+    with session_scope(engine) as session:
+        notice = NoticeRecord(
+            code="AB12CD",
+            scenario="water_outage",
+            message_type="alert",
+            mode="actual",
+            status="draft",
+            payload=payload,
+            created_by="kommunikator@vasteras.se",
+        )
+        session.add(notice)
+        session.flush()
+        record(
+            session,
+            actor="kommunikator@vasteras.se",
+            action="notice.created",
+            subject_type="notice",
+            subject_id=notice.id,
+            source="test",
+        )
+    with session_scope(engine) as session:
+        stored = session.scalars(sa.select(NoticeRecord)).one()
+        assert stored.payload == payload
+        assert stored.created_at.tzinfo is not None or engine.dialect.name == "sqlite"
+        event = session.scalars(sa.select(AuditEvent)).one()
+        assert (event.action, event.subject_id) == ("notice.created", str(stored.id))
+    engine.dispose()
+
+
+def _draft(code: str) -> NoticeRecord:
+    return NoticeRecord(
+        code=code,
+        scenario="x",
+        message_type="alert",
+        mode="actual",
+        status="draft",
+        payload={},
+        created_by="a",
+    )
+
+
+def test_notice_codes_are_unique(database_url: str) -> None:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        session.add(_draft("SAME"))
+    with pytest.raises(sa.exc.IntegrityError), session_scope(engine) as session:
+        session.add(_draft("SAME"))
+    with session_scope(engine) as session:
+        assert session.scalars(sa.select(NoticeRecord.code)).all() == ["SAME"]
+    engine.dispose()
+
+
+def test_downgrade_removes_the_tables(database_url: str) -> None:
+    upgrade(database_url)
+    downgrade(database_url, "base")
+    engine = make_engine(database_url)
+    tables = set(sa.inspect(engine).get_table_names())
+    assert not tables & {"notices", "audit_events"}
+    engine.dispose()
