@@ -119,8 +119,9 @@ PLACEHOLDER_RE = re.compile(r"%\((\w+)\)[sd]")
 
 
 def placeholder_problems(locales_dir: Path, language: str) -> list[str]:
-    """Translations whose %(name)s placeholders differ from the English (a render would fail
-    or lose a fact such as a time or a place).
+    """Translations whose %(name)s placeholders differ from the English.
+
+    Such a translation would make the render fail, or lose a fact such as a time or a place.
     """
     path = locales_dir / language / "LC_MESSAGES" / "messages.po"
     if not path.exists():
