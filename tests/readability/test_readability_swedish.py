@@ -121,3 +121,11 @@ def test_plain_words_not_found(text: str) -> None:
 def test_plain_words_only_where_lists_exist() -> None:
     assert find_plain_words("samt erhålla", "fi") == []
     assert check_text("samt erhålla", "fi").findings == []
+
+
+def test_compound_nouns_ending_like_a_passive_are_not_flagged() -> None:
+    from service.readability.service import check_text
+
+    report = check_text("Kontrollera syrgas och vårdhus. Vattnet ska kokas.", "sv")
+    passives = [f.excerpt for f in report.findings if f.kind == "passive_voice"]
+    assert passives == ["kokas"]

@@ -94,6 +94,7 @@ def test_user_text_is_shown_literally_never_executed(library: ContentLibrary) ->
     raw["fields"]["area_name"] = hostile
     raw["fields"]["water_points"] = ['<img src=x onerror="alert(2)">']
     raw["note"] = {"sv": "<b>Obs</b> {{ config }}"}
+    raw["sent_at"] = "2026-11-22T20:00:00+01:00"  # no "49" in the sender line's time
     notice = validate_notice(raw, library)
     web = render_variant(
         notice, VariantKey("sv", Register.standard, Role.public, Channel.web), library
