@@ -40,8 +40,8 @@ bench: setup
 
 # Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F locales/babel.cfg -o locales/messages.pot --no-location --sort-output --omit-header .
 	$(BIN)/klarvarsel catalogs update
+	$(BIN)/klarvarsel catalogs check
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3 .mypy_cache .ruff_cache .pytest_cache

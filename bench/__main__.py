@@ -45,8 +45,7 @@ def main() -> None:
     notice = validate_notice(raw, library)
     report = render_notice(notice, library)
     cold = (time.perf_counter() - start) * 1000
-    print(f"{'first render in a fresh process (loads templates, catalogs)':<58} "
-          f"{cold:8.1f} ms")
+    print(f"{'first render in a fresh process (loads templates, catalogs)':<58} {cold:8.1f} ms")
     print(
         f"heat_wave_exercise.json: {len(report.variants)} variants, "
         f"{len(report.checks)} audience checks (10 languages, 6 audiences, 4 channels)"
