@@ -66,7 +66,7 @@ class AudienceProfile(BaseModel):
     sms_max_segments: int = Field(3, ge=1, le=10, description="budget for GSM-7 texts")
     # UCS-2 (Arabic, Persian, Tigrinya, Ukrainian, Sami...) fits 67 characters per part instead
     # of 153; the same message needs about twice the parts and must not be cut to fit.
-    sms_max_segments_ucs2: int = Field(6, ge=1, le=10, description="budget for UCS-2 texts")
+    sms_max_segments_ucs2: int = Field(7, ge=1, le=10, description="budget for UCS-2 texts")
     readability: dict[str, ReadabilityLimits] = Field(
         default_factory=dict, description="limits per language tag; `default` for the rest"
     )
