@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import statistics
 import time
 import tracemalloc
@@ -64,7 +65,11 @@ def main() -> None:
     render_notice(validate_notice(raw, library), library)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print(f"{'peak Python memory while rendering heat_wave':<58} {peak / 2**20:8.1f} MiB")
+    print(
+        f"{'Python memory allocated by one warm render (tracemalloc)':<58} {peak / 2**20:8.1f} MiB"
+    )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'peak resident memory of the whole benchmark process':<58} {rss:8.1f} MiB")
 
 
 if __name__ == "__main__":
