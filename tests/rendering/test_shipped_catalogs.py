@@ -26,3 +26,28 @@ def test_every_catalog_has_a_review_status(library: ContentLibrary) -> None:
             assert language.review_status in ("draft", "reviewed"), tag
         else:
             assert language.review_status == "missing", tag
+
+
+def test_messages_pot_matches_the_templates(library: ContentLibrary) -> None:
+    from babel.messages.pofile import read_po
+
+    from service.rendering.messages import extract_catalog
+
+    with (library.locales_dir / "messages.pot").open("rb") as handle:
+        committed = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    current = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in extract_catalog(library.root / "message_templates")
+        if m.id
+    }
+    assert committed == current, "run: make messages"
+
+
+def test_every_drafted_catalog_covers_every_scenario(library: ContentLibrary) -> None:
+    rows = coverage(library.root / "message_templates", library.locales_dir, library.languages)
+    gaps = [
+        (r.language, r.scenario, r.fuzzy, r.missing)
+        for r in rows
+        if r.review_status in ("draft", "reviewed") and r.percent < 100
+    ]
+    assert gaps == []
