@@ -1,6 +1,6 @@
 """Gettext catalogs read straight from .po files, with per-message status for the report.
 
-We read the .po (not compiled .mo) so a translator's edit shows at once and so we can tell a
+We read the .po (not compiled .mo) so there is no compile step to forget, and so we can tell a
 fuzzy translation from a missing one: both fall back to the English source text, as GNU gettext
 does, but the variant records them and fails its check instead of being sent as if reviewed.
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -29,13 +30,18 @@ def template_msgids(path: Path) -> list[tuple[str, str | None]]:
     return found
 
 
-def scenario_msgids(templates_dir: Path) -> dict[str, set[str]]:
-    """For each scenario, every msgid its variants can use (its templates plus the layouts)."""
+@lru_cache
+def scenario_msgids(templates_dir: Path) -> dict[str, frozenset[str]]:
+    """For each scenario, every msgid its variants can use (its templates plus the layouts).
+
+    Cached per process like the templates themselves: the start page and the languages API
+    would otherwise re-extract every template on each request.
+    """
     shared = {m for p in (templates_dir / "_layouts").glob("*.j2") for m, _ in template_msgids(p)}
-    result: dict[str, set[str]] = {}
+    result: dict[str, frozenset[str]] = {}
     for folder in sorted(p for p in templates_dir.iterdir() if (p / "scenario.toml").exists()):
         own = {m for p in folder.glob("*.j2") for m, _ in template_msgids(p)}
-        result[folder.name] = own | shared
+        result[folder.name] = frozenset(own | shared)
     return result
 
 
@@ -66,6 +72,7 @@ def update_catalogs(templates_dir: Path, locales_dir: Path, languages: list[str]
             write_po(handle, catalog, no_location=True, sort_output=True, include_previous=True)
         written.append(path)
     load_catalog.cache_clear()
+    scenario_msgids.cache_clear()
     return written
 
 
