@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Nothing in the content engine needs a Debian package yet; the channels (PDF, browser tests) add
-# fonts-noto-core, libharfbuzz-subset0 and chromium here.
-DEBIAN_PACKAGES ?=
+# WeasyPrint needs HarfBuzz's subsetter and fonts for Arabic, Persian and Ethiopic; the tests need
+# poppler (pdfinfo, pdffonts, pdftotext) and Debian's Chromium (axe-core accessibility audits).
+DEBIAN_PACKAGES ?= chromium fonts-noto-core libharfbuzz-subset0 poppler-utils
 
 .PHONY: run test lint bench setup system-packages messages clean
 

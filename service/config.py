@@ -28,12 +28,37 @@ class Settings(BaseSettings):
     municipality_name: str = "Västerås stad"
     public_base_url: str = "http://127.0.0.1:8000"
 
+    # Transports: `outbox` writes every message under var/outbox/ (the credential-free default).
+    sms_transport: str = Field("outbox", pattern="^(outbox|twilio)$")
+    email_transport: str = Field("outbox", pattern="^(outbox|smtp)$")
+
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from: str = Field("", description="alphanumeric sender ID (max 11) or E.164 number")
+    twilio_messaging_service_sid: str = ""
+    twilio_base_url: str = Field("", description="API base URL; empty means Twilio's own")
+    twilio_timeout_seconds: float = 10.0
+    sms_price_per_segment_sek: float = Field(0.45, description="for cost estimates only")
+
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = Field("starttls", pattern="^(none|starttls|ssl)$")
+    smtp_from: str = "Västerås stad <kris@vasteras.se>"
+    smtp_timeout_seconds: float = 15.0
+
     @property
     def effective_database_url(self) -> str:
         """The configured database URL, or the SQLite file under var/."""
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.var_dir / 'klarvarsel.sqlite3'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where the outbox transports write messages."""
+        return self.var_dir / "outbox"
 
     @property
     def audiences_dir(self) -> Path:

@@ -6,7 +6,8 @@ them instead of hard-coding numbers such as 160.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,58 @@ PRINT = ChannelCapabilities(channel="print", supports_html=True)
 WEB = ChannelCapabilities(channel="web", supports_html=True)
 
 CAPABILITIES: dict[str, ChannelCapabilities] = {c.channel: c for c in (SMS, EMAIL, PRINT, WEB)}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a message (the printable PDF with an e-mail)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message to one recipient on one channel, ready for a transport."""
+
+    channel: str  # sms or email
+    to: str  # E.164 phone number or e-mail address
+    text: str  # the SMS body, or the plain-text e-mail part
+    reference: str  # our id for this message: idempotency, Message-ID, callbacks
+    language: str = "sv"
+    subject: str = ""
+    html: str | None = None
+    direction: str = "ltr"
+    attachments: tuple[Attachment, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What the provider said when it accepted a message."""
+
+    transport: str
+    provider_id: str
+    status: str  # queued, accepted, sent (the provider's first word on it)
+
+
+class Transport(Protocol):
+    """Sends one channel's messages; raises TransportError, never returns on failure."""
+
+    name: str
+    capabilities: ChannelCapabilities
+
+    async def send(self, message: OutgoingMessage) -> SendResult:
+        """Hand one message to the provider, within the transport's timeout."""
+        ...
+
+
+def mask_address(address: str) -> str:
+    """A phone number or e-mail address as logs may show it: +4670***67, a***@example.se."""
+    if "@" in address:
+        local, _, domain = address.partition("@")
+        return f"{local[:1]}***@{domain}"
+    return f"{address[:5]}***{address[-2:]}" if len(address) > 7 else "***"
 
 
 class TransportError(Exception):
