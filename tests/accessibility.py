@@ -6,6 +6,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ CHROMIUM_ARGS = [
 @contextmanager
 def chromium() -> Iterator[Browser]:
     """Debian's Chromium, headless; fails (never skips) in CI when it is missing."""
-    if not os.path.exists(CHROMIUM):
+    if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is required in CI but {CHROMIUM} does not exist")
         pytest.skip("Chromium not installed (apt-get install chromium)")
