@@ -77,6 +77,7 @@ def _context(
     library: ContentLibrary,
     tracker: UsageTracker,
     gaps: UserTextGaps,
+    public_url: str | None,
 ) -> dict[str, Any]:
     lang = library.languages[key.language]
     envelope = notice.envelope
@@ -115,6 +116,7 @@ def _context(
         "tz": library.timezone,
         "sent_at": notice.sent_at,
         "municipality": library.municipality,
+        "public_url": public_url,
     }
 
 
@@ -128,12 +130,17 @@ def _block(template: Any, name: str, context: dict[str, Any]) -> str:
     return " ".join(Markup(rendered).unescape().split())
 
 
-def render_variant(notice: Notice, key: VariantKey, library: ContentLibrary) -> RenderedVariant:
-    """Render one variant; translation gaps are recorded, never hidden."""
+def render_variant(
+    notice: Notice, key: VariantKey, library: ContentLibrary, *, public_url: str | None = None
+) -> RenderedVariant:
+    """Render one variant; translation gaps are recorded, never hidden.
+
+    `public_url` is the notice's public web page once it is published (None in previews).
+    """
     lang = library.languages[key.language]
     tracker = UsageTracker(load_catalog(library.locales_dir, key.language))
     gaps = UserTextGaps()
-    context = _context(notice, key, library, tracker, gaps)
+    context = _context(notice, key, library, tracker, gaps, public_url)
     env = library.environment
     scenario = notice.scenario.id
     if key.channel == Channel.sms:
