@@ -37,6 +37,7 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.sms_transport
 
 # Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
 messages: $(STAMP)

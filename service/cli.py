@@ -218,3 +218,57 @@ def catalogs_check() -> None:
         typer.echo(problem)
     typer.echo(f"{len(problems)} placeholder problems")
     raise typer.Exit(1 if problems else 0)
+
+
+@app.command()
+def send(
+    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
+    recipients: Annotated[Path, typer.Option("--recipients", help="recipients CSV")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go out")] = False,
+    allow_failed_checks: Annotated[
+        bool, typer.Option("--allow-failed-checks", help="send even if a variant failed a check")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="who is sending (for the audit log)")] = "cli",
+) -> None:
+    """Send a notice to a small recipient list now (a dry run sends nothing)."""
+    from service.delivery.send_command import describe_plan, placeholder_url, publish_and_send
+    from service.delivery.send_now import plan_send
+    from service.recipients.csv_import import read_recipients
+
+    library = get_library()
+    settings = get_settings()
+    raw = _read_json(notice_file)
+    try:
+        notice = validate_notice(raw, library)
+    except NoticeInvalid as exc:
+        typer.echo(f"error: {notice_file} is not a valid notice; nothing was sent:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    try:
+        data = recipients.read_bytes()
+    except OSError as exc:
+        raise _fail_input(f"cannot read {recipients}: {exc.strerror}") from None
+    result = read_recipients(data, library.languages, library.audiences)
+    if result.errors:
+        typer.echo(f"error: {recipients} has bad rows; nothing was sent:", err=True)
+        for error in result.errors:
+            typer.echo(f"  - {error}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    plan = plan_send(notice, result.recipients, library, placeholder_url(settings))
+    describe_plan(plan, settings, typer.echo)
+    if dry_run:
+        typer.echo("dry run: nothing was sent")
+        raise typer.Exit(EXIT_FAILED_CHECKS if plan.failed_checks else 0)
+    if plan.failed_checks and not allow_failed_checks:
+        typer.echo("nothing was sent: fix the failed checks or pass --allow-failed-checks")
+        raise typer.Exit(EXIT_FAILED_CHECKS)
+    code, plan, outcome = publish_and_send(notice, raw, result.recipients, library, settings, actor)
+    typer.echo(f"published as {settings.public_base_url}/n/{code}")
+    typer.echo(
+        f"sent {len(outcome.sent)}, failed {len(outcome.failed)}, "
+        f"unreachable {len(plan.unreachable)}"
+    )
+    for assignment, reason in outcome.failed:
+        typer.echo(f"FAILED {assignment.channel.value} to {assignment.recipient.name}: {reason}")
+    raise typer.Exit(EXIT_FAILED_CHECKS if outcome.failed else 0)

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.api import content_views, preview_views
+from service.channels.sms import callback_views as sms_callback_views
 from service.content import get_library
 from service.readability.service import warm_up
+from service.web import public_views
 from service.web import views as web_views
 
 
@@ -29,7 +31,9 @@ app = FastAPI(
 )
 app.include_router(content_views.router)
 app.include_router(preview_views.router)
+app.include_router(sms_callback_views.router)
 app.include_router(web_views.router)
+app.include_router(public_views.router)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

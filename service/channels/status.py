@@ -1,0 +1,80 @@
+"""Recording messages handed to a provider, and moving their status forward from callbacks.
+
+Providers report a message's progress in callbacks that can arrive late, twice or out of order
+(a "sent" callback after "delivered"). Statuses therefore have an order, and an update only ever
+moves a message forward: queued < sending < sent < delivered, and delivered, undelivered, failed
+and canceled are final. The check and the write are one UPDATE statement, so two callbacks for
+the same message handled at the same moment cannot undo each other.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from service.channels.base import OutgoingMessage, SendResult, mask_address
+from service.channels.models import SentMessage
+
+logger = logging.getLogger(__name__)
+
+# Twilio's message statuses (and the outbox's "sent") with their place in a message's life.
+STATUS_ORDER: dict[str, int] = {
+    "accepted": 0,
+    "scheduled": 0,
+    "queued": 0,
+    "sending": 1,
+    "sent": 2,
+    "delivered": 3,
+    "undelivered": 3,
+    "failed": 3,
+    "canceled": 3,
+}
+FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 3)
+
+StatusOutcome = Literal["updated", "stale", "unknown_message", "unknown_status"]
+
+
+def record_sent(session: Session, message: OutgoingMessage, result: SendResult) -> SentMessage:
+    """Add a SentMessage row for a message a transport accepted (address masked)."""
+    row = SentMessage(
+        reference=message.reference,
+        channel=message.channel,
+        transport=result.transport,
+        provider_id=result.provider_id,
+        to_masked=mask_address(message.to),
+        status=result.status,
+        error_code=None,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def apply_status(
+    session: Session, provider_id: str, status: str, error_code: str | None = None
+) -> StatusOutcome:
+    """Move a message's status forward; an older or equal status never overwrites a newer one."""
+    rank = STATUS_ORDER.get(status)
+    if rank is None:
+        logger.warning("ignored unknown status %r for message %s", status, provider_id)
+        return "unknown_status"
+    behind = [s for s, r in STATUS_ORDER.items() if r < rank]
+    changed = session.execute(
+        sa.update(SentMessage)
+        .where(SentMessage.provider_id == provider_id, SentMessage.status.in_(behind))
+        .values(status=status, error_code=error_code or None)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount:  # type: ignore[attr-defined]
+        return "updated"
+    current = session.scalar(
+        sa.select(SentMessage.status).where(SentMessage.provider_id == provider_id)
+    )
+    if current is None:
+        logger.warning("status %r for unknown message %s ignored", status, provider_id)
+        return "unknown_message"
+    logger.info("kept status %r of %s; %r came late", current, provider_id, status)
+    return "stale"

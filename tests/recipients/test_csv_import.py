@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from service.content import ContentLibrary
+from service.recipients.csv_import import normalise_phone, read_recipients
+
+
+def read(text: str, library: ContentLibrary, *, bom: bool = True) -> tuple[list, list[str]]:
+    data = (("\ufeff" if bom else "") + text).encode("utf-8")
+    result = read_recipients(data, library.languages, library.audiences)
+    return result.recipients, [str(e) for e in result.errors]
+
+
+def test_swedish_excel_csv_with_bom_and_semicolons(library: ContentLibrary) -> None:
+    recipients, errors = read(
+        "Name;Phone;Email;Languages;Audiences\r\n"
+        "Anna Andersson;070-123 45 67;;sv;easy-read\r\n"
+        "Ahmed Ali;+46 73 987 65 43;ahmed@example.se;ar|sv;general-public|hearing-impaired\r\n"
+        ";;;;\r\n",
+        library,
+    )
+    assert errors == []
+    assert [r.phone for r in recipients] == ["+46701234567", "+46739876543"]
+    assert recipients[1].languages == ("ar", "sv")
+    assert recipients[1].audiences == ("general-public", "hearing-impaired")
+
+
+def test_commas_without_bom(library: ContentLibrary) -> None:
+    recipients, errors = read("name,email\nBo,bo@example.se\n", library, bom=False)
+    assert errors == [] and recipients[0].email == "bo@example.se"
+
+
+def test_every_bad_row_is_reported_with_its_line(library: ContentLibrary) -> None:
+    _, errors = read(
+        "name;phone;email;languages;audiences\n"
+        "Anna;070-123 45 67;;sv;easy-read\n"
+        "Bo;12;;sv;\n"
+        ";070-123 45 67;;sv;\n"
+        "Cilla;;cilla(at)example.se;sv;\n"
+        "Dan;070-123 45 68;;klingon;\n"
+        "Eva;070-123 45 69;;sv;martians\n"
+        "Fia;;;sv;\n",
+        library,
+    )
+    assert errors == [
+        "line 3: phone '12' is not a valid number",
+        "line 4: name is empty",
+        "line 5: e-mail 'cilla(at)example.se' is not an e-mail address",
+        "line 6: unknown language 'klingon'",
+        "line 7: unknown audience 'martians'",
+        "line 8: give a phone number or an e-mail address",
+    ]
+
+
+def test_unknown_columns_and_wrong_encoding_are_refused(library: ContentLibrary) -> None:
+    _, errors = read("name;telefon\nAnna;070\n", library)
+    assert errors[0].startswith("line 1: unknown column: telefon")
+    result = read_recipients("name\nÅsa\n".encode("latin-1"), library.languages, library.audiences)
+    assert "not UTF-8" in str(result.errors[0])
+
+
+def test_local_swedish_numbers_become_e164() -> None:
+    assert normalise_phone("021-39 00 00") == "+4621390000"
+    assert normalise_phone("0046 70 123 45 67") == "+46701234567"
