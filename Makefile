@@ -38,6 +38,7 @@ test: setup lint
 bench: setup
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.sms_transport
+	$(BIN)/python -m bench.pdf
 
 # Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
 messages: $(STAMP)
