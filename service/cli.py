@@ -272,3 +272,28 @@ def send(
     for assignment, reason in outcome.failed:
         typer.echo(f"FAILED {assignment.channel.value} to {assignment.recipient.name}: {reason}")
     raise typer.Exit(EXIT_FAILED_CHECKS if outcome.failed else 0)
+
+
+@app.command("print-pack")
+def print_pack(
+    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
+    audience: Annotated[str, typer.Option(help="audience profile id")],
+    out: Annotated[Path, typer.Option("--out", help="PDF file to write")],
+    code: Annotated[str | None, typer.Option(help="public code, for the QR code link")] = None,
+) -> None:
+    """Write one PDF with every language of a notice for an audience, for staff to hand out."""
+    from service.channels.print.pack import build_print_pack, plan_print_pack
+
+    library = get_library()
+    if audience not in library.audiences:
+        raise _fail_input(f"unknown audience {audience!r}; known: {', '.join(library.audiences)}")
+    try:
+        notice = validate_notice(_read_json(notice_file), library)
+    except NoticeInvalid as exc:
+        raise _fail_input(f"{notice_file} is not a valid notice: {exc}") from None
+    public_url = f"{get_settings().public_base_url}/n/{code}" if code else None
+    plan = plan_print_pack(notice, library, audience, public_url=public_url)
+    out.write_bytes(build_print_pack(notice, library, audience, public_url=public_url))
+    typer.echo(f"wrote {out}: {', '.join(plan.languages)}")
+    for language, reason in plan.left_out.items():
+        typer.echo(f"left out {language}: {reason}")

@@ -45,6 +45,7 @@ class Extras(BaseModel):
     audio: bool = False
     plain_text_email: bool = Field(False, description="screen-reader first: text part leads")
     delivered_by_staff: bool = Field(False, description="printed notice handed over by staff")
+    email_pdf: bool = Field(False, description="attach the printable PDF to the e-mail")
 
 
 class AudienceProfile(BaseModel):

@@ -63,7 +63,6 @@ class OutgoingMessage:
     language: str = "sv"
     subject: str = ""
     html: str | None = None
-    direction: str = "ltr"
     attachments: tuple[Attachment, ...] = field(default=())
 
 

@@ -12,7 +12,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from service.audiences.schemas import Register
-from service.channels.base import OutgoingMessage, SendResult, Transport, TransportError
+from service.channels.base import (
+    Attachment,
+    OutgoingMessage,
+    SendResult,
+    Transport,
+    TransportError,
+)
 from service.channels.sms.encoding import analyse_sms
 from service.content import ContentLibrary
 from service.delivery.choose import Assignment, Unreachable, assign
@@ -22,6 +28,7 @@ from service.recipients.schemas import Recipient
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
 from service.variants.checks import VariantCheck, check_readability, check_variant
+from service.variants.plan import variant_key
 
 MAX_ATTEMPTS = 4
 CONCURRENCY = 20
@@ -36,6 +43,8 @@ class SendPlan:
     variants: dict[VariantKey, RenderedVariant]
     checks: list[VariantCheck]
     sms_segments: int
+    # The printable PDF each e-mail carries, by the e-mail's assignment index.
+    attachments: dict[int, Attachment] = field(default_factory=dict)
 
     @property
     def failed_checks(self) -> list[VariantCheck]:
@@ -89,10 +98,44 @@ def plan_send(
     segments = sum(
         analyse_sms(variants[a.key].text).segments for a in assignments if a.channel == Channel.sms
     )
-    return SendPlan(assignments, unreachable, variants, list(checks.values()), segments)
+    attachments = pdf_attachments(notice, assignments, library, public_url)
+    return SendPlan(
+        assignments, unreachable, variants, list(checks.values()), segments, attachments
+    )
 
 
-def outgoing(assignment: Assignment, variant: RenderedVariant, reference: str) -> OutgoingMessage:
+def pdf_attachments(
+    notice: Notice, assignments: list[Assignment], library: ContentLibrary, public_url: str | None
+) -> dict[int, Attachment]:
+    """The printable PDF for e-mails whose audience wants it, when the notice is printed."""
+    from service.channels.print.pdf import render_pdf
+
+    if Channel.print not in notice.envelope.channels:
+        return {}
+    pdfs: dict[VariantKey, Attachment] = {}
+    result = {}
+    for index, a in enumerate(assignments):
+        if a.channel != Channel.email or not a.audience.extras.email_pdf:
+            continue
+        key = variant_key(a.audience, a.key.language, Channel.print)
+        if key not in pdfs:
+            variant = render_variant(notice, key, library, public_url=page_url(public_url, key))
+            data = render_pdf(
+                variant, title=variant.subject, language=library.languages[key.language]
+            )
+            pdfs[key] = Attachment(
+                f"{notice.scenario.id}-{key.language}.pdf", "application/pdf", data
+            )
+        result[index] = pdfs[key]
+    return result
+
+
+def outgoing(
+    assignment: Assignment,
+    variant: RenderedVariant,
+    reference: str,
+    attachment: Attachment | None = None,
+) -> OutgoingMessage:
     """The transport-level message for one assignment."""
     return OutgoingMessage(
         channel=assignment.channel.value,
@@ -102,6 +145,7 @@ def outgoing(assignment: Assignment, variant: RenderedVariant, reference: str) -
         language=assignment.key.language,
         subject=variant.subject,
         html=variant.html if assignment.channel == Channel.email else None,
+        attachments=(attachment,) if attachment else (),
     )
 
 
@@ -126,8 +170,10 @@ async def send_plan(
     """Send every planned message; one failure never stops the others."""
     semaphore = asyncio.Semaphore(CONCURRENCY)
     messages = [
-        outgoing(a, plan.variants[a.key], f"{reference_prefix}-{index}")
-        for index, a in enumerate(plan.assignments, start=1)
+        outgoing(
+            a, plan.variants[a.key], f"{reference_prefix}-{index + 1}", plan.attachments.get(index)
+        )
+        for index, a in enumerate(plan.assignments)
     ]
     try:
         results = await asyncio.gather(

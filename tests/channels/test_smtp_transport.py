@@ -45,7 +45,6 @@ def notice_email(
         language=lang,
         subject=variant.subject,
         html=variant.html,
-        direction=library.languages[lang].direction,
         attachments=attachments,
     )
 

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ RECIPIENTS = (
     "Ahmed Ali;073-987 65 43;ahmed@example.se;ar|sv;general-public\n"
     "Birgitta Berg;;birgitta@example.se;sv;relatives\n"
     "Dana Dahl;;dana@example.se;sv;older-people-living-alone\n"
+    "Eva Ek;;eva@example.se;sv;visually-impaired\n"
 )
 
 
@@ -50,7 +53,7 @@ def test_dry_run_shows_counts_segments_cost_and_unreachable_and_sends_nothing(
 ) -> None:
     code, output = send(tmp_path, "--dry-run")
     assert code == 0, output
-    assert "4 messages to 3 recipients:" in output
+    assert "5 messages to 4 recipients:" in output
     assert "  sms    ar          1" in output
     assert "SMS segments: " in output and "SEK" in output
     assert "UNREACHABLE Dana Dahl" in output
@@ -63,15 +66,25 @@ def test_send_publishes_the_notice_and_writes_every_message_to_the_outbox(
 ) -> None:
     code, output = send(tmp_path, "--actor", "kommunikator@vasteras.se")
     assert code == 0, output
-    assert "sent 4, failed 0, unreachable 1" in output
+    assert "sent 5, failed 0, unreachable 1" in output
     sms = [json.loads(p.read_text("utf-8")) for p in (var_dir / "outbox" / "sms").glob("*.json")]
     emails = list((var_dir / "outbox" / "email").glob("*.eml"))
     assert sorted(m["language"] for m in sms) == ["ar", "sv"]
-    assert len(emails) == 2
+    assert len(emails) == 3
+    parsed = {
+        str(m["To"]): m
+        for m in (BytesParser(policy=policy.default).parsebytes(p.read_bytes()) for p in emails)
+    }
+    large_print = list(parsed["eva@example.se"].iter_attachments())
+    assert [(a.get_content_type(), a.get_filename()) for a in large_print] == [
+        ("application/pdf", "care_home_disruption-sv.pdf")
+    ]
+    assert large_print[0].get_content().startswith(b"%PDF")
+    assert list(parsed["birgitta@example.se"].iter_attachments()) == []
     engine = make_engine(f"sqlite:///{var_dir / 'klarvarsel.sqlite3'}")
     with engine.connect() as conn:
         notice_code = conn.scalar(sa.select(NoticeRecord.code))
-        assert conn.scalar(sa.select(sa.func.count()).select_from(SentMessage)) == 4
+        assert conn.scalar(sa.select(sa.func.count()).select_from(SentMessage)) == 5
     engine.dispose()
     assert notice_code is not None
     assert all(f"/n/{notice_code}" in m["text"] for m in sms)
