@@ -71,8 +71,10 @@ def assign(
     if result:
         return result, None
     wanted = [c.value for c in profile.channels if c in SENT_CHANNELS]
-    return [], Unreachable(
-        recipient,
+    reason = (
         f"no {' or '.join(wanted) or 'sendable channel'} among the notice's channels with a "
-        "contact detail for it",
+        "contact detail for it"
     )
+    if Channel.print in profile.channels and Channel.print in notice.envelope.channels:
+        reason += f"; hand them a printed notice (klarvarsel print-pack --audience {profile.id})"
+    return [], Unreachable(recipient, reason)

@@ -47,3 +47,4 @@ def test_a_recipient_without_a_usable_channel_is_listed_with_the_reason(
     messages, problem = assign(nobody, notice, library)
     assert messages == [] and problem is not None
     assert "sms" in problem.reason
+    assert "print-pack --audience older-people-living-alone" in problem.reason
