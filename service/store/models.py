@@ -2,6 +2,8 @@
 
 from service.audit.models import AuditEvent
 from service.channels.models import SentMessage
+from service.delivery.models import Delivery
 from service.notices.models import NoticeRecord
+from service.recipients.models import RecipientRecord
 
-__all__ = ["AuditEvent", "NoticeRecord", "SentMessage"]
+__all__ = ["AuditEvent", "Delivery", "NoticeRecord", "RecipientRecord", "SentMessage"]
