@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     twilio_timeout_seconds: float = 10.0
     sms_price_per_segment_sek: float = Field(0.45, description="for cost estimates only")
 
+    secret_key: str = Field(
+        "dev-only-change-me", description="keys pseudonyms of deleted recipients; set in production"
+    )
+
+    # Delivery engine
+    worker_batch_size: int = Field(100, ge=1, description="deliveries claimed per round")
+    worker_concurrency: int = Field(20, ge=1, description="messages in flight per worker")
+    worker_lease_seconds: float = Field(60.0, gt=0, description="a claim expires after this")
+    max_attempts: int = Field(8, ge=1, description="temporary errors before a delivery fails")
+    sms_rate_per_second: float = Field(100.0, gt=0, description="per worker, messages/s")
+    email_rate_per_second: float = Field(20.0, gt=0, description="per worker, messages/s")
+
     smtp_host: str = "localhost"
     smtp_port: int = 587
     smtp_username: str = ""
@@ -59,6 +71,11 @@ class Settings(BaseSettings):
     def outbox_dir(self) -> Path:
         """Where the outbox transports write messages."""
         return self.var_dir / "outbox"
+
+    @property
+    def areas_file(self) -> Path:
+        """The municipality's areas (districts, postal codes)."""
+        return self.content_dir / "areas.toml"
 
     @property
     def audiences_dir(self) -> Path:
