@@ -7,9 +7,7 @@ e-mail exactly as it would have been sent, HTML and PDF included.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from service.channels.base import (
     TransportError,
 )
 from service.channels.email.compose import build_email
+from service.channels.outbox_files import write_atomically
 
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -29,21 +28,6 @@ def eml_file_name(reference: str, now: datetime) -> str:
     """'20261123T102400.123456Z-<reference>.eml': sorts by time, safe on every file system."""
     safe_reference = _UNSAFE_IN_FILE_NAME.sub("_", reference).strip("._") or "message"
     return f"{now.strftime('%Y%m%dT%H%M%S.%fZ')}-{safe_reference}.eml"
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see all of it or nothing (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class EmailOutboxTransport:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import tempfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from service.channels.base import (
     SMS,
@@ -25,24 +22,11 @@ from service.channels.base import (
     SendResult,
     TransportError,
 )
+from service.channels.outbox_files import write_atomically
 from service.channels.sms.encoding import analyse_sms
 
 # A reference goes into a file name: anything but these characters could leave the folder.
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def write_json_atomically(path: Path, data: dict[str, Any]) -> None:
-    """Write `data` as JSON to `path` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            json.dump(data, file, ensure_ascii=False, indent=2)
-            file.write("\n")
-        Path(temporary).replace(path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class SmsOutboxTransport:
@@ -77,7 +61,8 @@ class SmsOutboxTransport:
             "written_at": now.isoformat(),
         }
         try:
-            await asyncio.to_thread(write_json_atomically, path, record)
+            data = (json.dumps(record, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+            await asyncio.to_thread(write_atomically, path, data)
         except OSError as exc:
             # A full disk or a missing permission does not fix itself by retrying at once, but
             # it is the machine's problem, not the message's: the caller may try again later.
