@@ -12,6 +12,7 @@ import typer
 from service.config import get_settings
 from service.content import get_library
 from service.notices.service import NoticeInvalid, validate_notice
+from service.recipients.cli import recipients_app
 
 app = typer.Typer(
     help="Klarvarsel: one crisis notice, every audience.",
@@ -22,6 +23,7 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 catalogs_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalogs_app, name="catalogs")
+app.add_typer(recipients_app, name="recipients")
 
 EXIT_FAILED_CHECKS = 1
 EXIT_INVALID_INPUT = 2

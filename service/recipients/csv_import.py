@@ -10,16 +10,36 @@ import csv
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 
+from service.config import get_settings
+from service.recipients.areas import AreaMap, load_areas
 from service.recipients.schemas import Recipient
 
 REQUIRED_COLUMNS = {"name"}
-KNOWN_COLUMNS = {"external_id", "name", "phone", "email", "languages", "audiences", "groups"}
+# The order in which export writes them; import takes any order, plus `postal_code`.
+COLUMNS = (
+    "external_id",
+    "name",
+    "phone",
+    "email",
+    "languages",
+    "audiences",
+    "areas",
+    "groups",
+    "legal_basis",
+    "active",
+)
+KNOWN_COLUMNS = {*COLUMNS, "postal_code"}
 EMAIL_RE = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[^@\s;,]+$")
 LIST_SEPARATORS = re.compile(r"[|/ ]+")
+# Excel writes its own booleans in the user's language (SANT/FALSKT in Swedish).
+TRUE_WORDS = {"", "yes", "ja", "true", "sant", "1", "x"}
+FALSE_WORDS = {"no", "nej", "false", "falskt", "0"}
+# A cell starting with one of these is a formula to Excel; export prefixes an apostrophe.
+FORMULA_STARTS = ("=", "+", "-", "@")
 
 
 @dataclass(frozen=True)
@@ -34,11 +54,26 @@ class RowError:
 
 
 @dataclass(frozen=True)
+class RecipientRow:
+    """One good row with the register's own fields, which a Recipient does not carry."""
+
+    line: int
+    recipient: Recipient
+    areas: tuple[str, ...] = ()
+    legal_basis: str = ""
+    active: bool = True
+
+
+@dataclass(frozen=True)
 class CsvResult:
-    """Recipients read from a file, and every problem found."""
+    """Recipients read from a file, and every problem found.
+
+    `recipients` holds the active ones (whom a send reaches); `rows` holds every good row.
+    """
 
     recipients: list[Recipient]
     errors: list[RowError]
+    rows: list[RecipientRow] = field(default_factory=list)
 
 
 def normalise_phone(raw: str, region: str = "SE") -> str:
@@ -54,6 +89,57 @@ def normalise_phone(raw: str, region: str = "SE") -> str:
 
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part for part in LIST_SEPARATORS.split(value.strip()) if part)
+
+
+def unquote_cell(value: str) -> str:
+    """Undo export's formula guard: `'=x` was written for the text `=x`."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
+def _areas(row: dict[str, str], areas: AreaMap | None) -> tuple[str, ...]:
+    codes = list(_split(row.get("areas") or ""))
+    postal = (row.get("postal_code") or "").strip()
+    if not codes and not postal:
+        return ()
+    if areas is None:
+        raise ValueError("areas are given but there is no areas file to check them against")
+    unknown = [code for code in codes if code not in areas.areas]
+    if unknown:
+        raise ValueError(f"unknown area {unknown[0]!r}")
+    if postal:
+        code = areas.by_postal_code(postal)
+        if code is None:
+            raise ValueError(f"postal code {postal!r} is in no area of the areas file")
+        codes.append(code)
+    return tuple(dict.fromkeys(codes))  # de-duplicated, order kept
+
+
+def _active(raw: str) -> bool:
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"active {raw.strip()!r} is neither yes nor no")
+
+
+def _row(
+    line: int,
+    row: dict[str, str],
+    known_languages: Iterable[str],
+    known_audiences: Iterable[str],
+    areas: AreaMap | None,
+) -> RecipientRow:
+    recipient = _recipient(row, known_languages, known_audiences)
+    return RecipientRow(
+        line=line,
+        recipient=recipient,
+        areas=_areas(row, areas),
+        legal_basis=(row.get("legal_basis") or "").strip(),
+        active=_active(row.get("active") or ""),
+    )
 
 
 def _recipient(
@@ -88,9 +174,16 @@ def _recipient(
 
 
 def read_recipients(
-    data: bytes, known_languages: Iterable[str], known_audiences: Iterable[str]
+    data: bytes,
+    known_languages: Iterable[str],
+    known_audiences: Iterable[str],
+    areas: AreaMap | None = None,
 ) -> CsvResult:
-    """Parse a CSV file's bytes; the header names the columns (any order, any case)."""
+    """Parse a CSV file's bytes; the header names the columns (any order, any case).
+
+    Area codes and postal codes are checked against `areas` (default: the configured
+    areas file, read only when the file has an `areas` or `postal_code` column).
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -123,19 +216,35 @@ def read_recipients(
                 )
             ],
         )
+    if areas is None and header & {"areas", "postal_code"}:
+        areas = load_areas(get_settings().areas_file)
     languages, audiences = list(known_languages), list(known_audiences)
-    recipients: list[Recipient] = []
+    rows: list[RecipientRow] = []
     errors: list[RowError] = []
+    seen_ids: dict[str, int] = {}  # external_id -> line, since re-import updates by it
     for row in reader:
         line = reader.line_num
-        cleaned = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
+        cleaned = {
+            (k or "").strip().lower(): unquote_cell(v or "")
+            for k, v in row.items()
+            if k is not None
+        }
         if not any(value.strip() for value in cleaned.values()):
             continue  # Excel leaves blank lines at the end
         if None in row:
             errors.append(RowError(line, "more fields than the header has columns"))
             continue
         try:
-            recipients.append(_recipient(cleaned, languages, audiences))
+            parsed = _row(line, cleaned, languages, audiences, areas)
         except ValueError as exc:
             errors.append(RowError(line, str(exc)))
-    return CsvResult(recipients, errors)
+            continue
+        external_id = parsed.recipient.external_id
+        if external_id and external_id in seen_ids:
+            message = f"external_id {external_id!r} is also on line {seen_ids[external_id]}"
+            errors.append(RowError(line, message))
+            continue
+        if external_id:
+            seen_ids[external_id] = line
+        rows.append(parsed)
+    return CsvResult([r.recipient for r in rows if r.active], errors, rows)

@@ -61,3 +61,36 @@ def test_unknown_columns_and_wrong_encoding_are_refused(library: ContentLibrary)
 def test_local_swedish_numbers_become_e164() -> None:
     assert normalise_phone("021-39 00 00") == "+4621390000"
     assert normalise_phone("0046 70 123 45 67") == "+46701234567"
+
+
+def test_areas_by_code_and_postal_code_with_legal_basis_and_active(library: ContentLibrary) -> None:
+    data = (
+        "\ufeffname;email;areas;postal_code;legal_basis;active\r\n"
+        "Anna;anna@example.se;skultuna|barkaro;;samtycke;ja\r\n"
+        "Bo;bo@example.se;;722 10;LSS;nej\r\n"
+        "Cilla;cilla@example.se;dingtuna;72597;;\r\n"
+        "Dan;dan@example.se;atlantis;;;\r\n"
+        "Eva;eva@example.se;;111 11;;\r\n"
+        "Fia;fia@example.se;;;;kanske\r\n"
+    ).encode()
+    # No AreaMap given: the configured areas file is used.
+    result = read_recipients(data, library.languages, library.audiences)
+    assert [(r.line, r.areas, r.legal_basis, r.active) for r in result.rows] == [
+        (2, ("skultuna", "barkaro"), "samtycke", True),
+        (3, ("vasteras-centrum",), "LSS", False),
+        (4, ("dingtuna",), "", True),
+    ]
+    assert [r.name for r in result.recipients] == ["Anna", "Cilla"]  # whom a send reaches
+    assert [str(e) for e in result.errors] == [
+        "line 5: unknown area 'atlantis'",
+        "line 6: postal code '111 11' is in no area of the areas file",
+        "line 7: active 'kanske' is neither yes nor no",
+    ]
+
+
+def test_formula_guard_and_duplicate_external_ids(library: ContentLibrary) -> None:
+    recipients, errors = read(
+        "external_id;name;email\nA1;'=Anna;a@example.se\nA1;Bo;b@example.se\n", library
+    )
+    assert [r.name for r in recipients] == ["=Anna"]
+    assert errors == ["line 3: external_id 'A1' is also on line 2"]
