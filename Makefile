@@ -25,6 +25,7 @@ system-packages:
 
 run: setup
 	$(BIN)/klarvarsel db upgrade
+	$(BIN)/klarvarsel demo-data
 	$(BIN)/klarvarsel serve --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

@@ -112,3 +112,22 @@ def test_export_show_and_forget(tmp_path: Path, db_url: str) -> None:
         "recipient.exported",
         "recipient.forgotten",
     ]
+
+
+def test_demo_data_loads_once_into_an_empty_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from service.cli import app as main_app
+
+    monkeypatch.setenv("KLARVARSEL_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("KLARVARSEL_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        first = CliRunner().invoke(main_app, ["demo-data"])
+        second = CliRunner().invoke(main_app, ["demo-data"])
+    finally:
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+    assert first.exit_code == 0 and "loaded 16 fictional demo recipients" in first.output
+    assert "already has recipients" in second.output
