@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from service.api import content_views, preview_views
 from service.channels.sms import callback_views as sms_callback_views
 from service.content import get_library
+from service.delivery import views as delivery_views
 from service.readability.service import warm_up
 from service.web import public_views
 from service.web import views as web_views
@@ -32,6 +33,7 @@ app = FastAPI(
 app.include_router(content_views.router)
 app.include_router(preview_views.router)
 app.include_router(sms_callback_views.router)
+app.include_router(delivery_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 

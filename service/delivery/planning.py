@@ -1,0 +1,303 @@
+"""Planning a notice's deliveries into the outbox, and previewing the plan first.
+
+Who is reached: active recipients in the notice's areas (nested areas included) with at least one
+of the notice's audiences; exercise and test notices reach only the exercise group. The profile
+that decides a recipient's variant is chosen among the audiences the notice was written and
+checked for, so nobody is sent a version the communicator never saw; the preview counts the
+audiences it leaves out (`left_out`), so a missing easy-read version shows before sending.
+
+Channels: each person gets ONE message, on the first channel in their profile's priority order
+that the notice uses and that they have an address for. The later channels in that order are the
+fallback: the dispatcher plans the next one only after the first fails permanently (SMS, then
+e-mail, then the printed-notice list for staff). Planning every channel at once would make
+fallback meaningless and send most people two copies. "One message per person per channel"
+is the invariant that uq_deliveries_once enforces: a person on several lists (audiences, groups,
+areas) is still one register row and one delivery, and two register rows sharing a phone number
+or e-mail address get one message (the lower id wins).
+
+People no message can reach get a row too, on the pseudo-channel `none`, status `failed`, with
+the reason in `last_error` (worded like the dispatcher's NOT_REACHED), so tracking lists them
+for the follow-up phone calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from service.audiences.schemas import AudienceProfile
+from service.channels.sms.encoding import analyse_sms
+from service.config import Settings
+from service.content import ContentLibrary
+from service.delivery.cancel import cancel_deliveries
+from service.delivery.choose import Assignment, Unreachable, assign, choose_language
+from service.delivery.choose import _profile as deciding_profile
+from service.delivery.fallback import NOT_REACHED
+from service.delivery.models import Delivery, DeliveryStatus
+from service.delivery.send_command import placeholder_url
+from service.delivery.send_now import page_url
+from service.notices.models import NoticeRecord, utcnow
+from service.notices.schemas import Channel
+from service.notices.service import Notice
+from service.recipients.areas import AreaMap
+from service.recipients.schemas import Recipient
+from service.recipients.service import recipient_key, select_recipients
+from service.rendering.schemas import VariantKey
+from service.rendering.service import render_variant
+
+logger = logging.getLogger(__name__)
+
+UNREACHABLE_CHANNEL = "none"
+BATCH_SIZE = 1000
+# A batch is committed after this long even when not full, so the first messages can leave
+# within a second however slowly the register is read.
+BATCH_MAX_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One recipient's outcome: the first-choice message, or why nobody can be reached."""
+
+    recipient_id: int
+    recipient: Recipient
+    assignment: Assignment | None
+    unreachable: Unreachable | None
+    fallbacks: int  # later channels kept for fallback
+    profile: AudienceProfile  # the deciding profile
+    language: str
+    left_out: tuple[str, ...] = ()  # their audiences that the notice does not include
+
+
+@dataclass
+class PlanPreview:
+    """What planning would insert, before anything is written."""
+
+    recipients: int = 0
+    messages: int = 0
+    by_channel: Counter[str] = field(default_factory=Counter)
+    by_language: Counter[str] = field(default_factory=Counter)
+    by_audience: Counter[str] = field(default_factory=Counter)
+    by_variant: Counter[VariantKey] = field(default_factory=Counter)
+    unreachable: list[Unreachable] = field(default_factory=list)
+    with_fallback: int = 0  # messages with a later channel to fall back on
+    merged_duplicates: int = 0  # register rows sharing an address with an earlier one
+    left_out: Counter[str] = field(default_factory=Counter)  # audiences the notice leaves out
+    sms_segments: int = 0
+    cost_sek: float = 0.0
+
+
+@dataclass
+class PlanSummary:
+    """What one planning run did."""
+
+    notice_id: int
+    recipients: int = 0
+    inserted: int = 0
+    already_planned: int = 0  # rows a previous run had inserted (re-planning is idempotent)
+    unreachable: int = 0
+    merged_duplicates: int = 0
+    batches: int = 0
+    cancelled: bool = False  # the notice's sending was cancelled: planning stopped
+    first_batch_seconds: float | None = None
+    seconds: float = 0.0
+
+
+def _address_key(assignment: Assignment) -> tuple[str, str]:
+    return assignment.channel.value, assignment.address.strip().lower()
+
+
+def plan_recipients(
+    session: Session, notice: Notice, library: ContentLibrary, areas: AreaMap
+) -> Iterator[Planned | None]:
+    """Each reached recipient's plan, streamed; None for a row merged into an earlier one."""
+    envelope = notice.envelope
+    wanted = set(envelope.audiences)
+    seen: set[tuple[str, str]] = set()
+    for recipient_id, recipient in select_recipients(session, envelope.areas, envelope.mode, areas):
+        theirs = tuple(a for a in recipient.audiences if a in wanted)
+        if not theirs:
+            continue
+        left_out = tuple(a for a in recipient.audiences if a not in wanted)
+        if left_out:
+            recipient = replace(recipient, audiences=theirs)
+        assignments, problem = assign(recipient, notice, library)
+        if not assignments:
+            profile = deciding_profile(recipient, library)
+            language = choose_language(recipient, profile, notice)
+            yield Planned(recipient_id, recipient, None, problem, 0, profile, language, left_out)
+            continue
+        first = assignments[0]
+        if _address_key(first) in seen:
+            yield None
+            continue
+        seen.add(_address_key(first))
+        fallbacks = len(assignments) - 1
+        profile, language = first.audience, first.key.language
+        yield Planned(recipient_id, recipient, first, None, fallbacks, profile, language, left_out)
+
+
+def preview_plan(
+    session: Session, notice: Notice, library: ContentLibrary, areas: AreaMap, settings: Settings
+) -> PlanPreview:
+    """Counts, unreachable people, SMS segments and cost of planning `notice`; writes nothing."""
+    preview = PlanPreview()
+    for planned in plan_recipients(session, notice, library, areas):
+        if planned is None:
+            preview.merged_duplicates += 1
+            continue
+        preview.recipients += 1
+        preview.left_out.update(planned.left_out)
+        if planned.unreachable is not None:
+            preview.unreachable.append(planned.unreachable)
+            continue
+        a = cast(Assignment, planned.assignment)
+        preview.messages += 1
+        preview.by_channel[a.channel.value] += 1
+        preview.by_language[a.key.language] += 1
+        preview.by_audience[a.audience.id] += 1
+        preview.by_variant[a.key] += 1
+        preview.with_fallback += planned.fallbacks > 0
+    # Each SMS variant is rendered once, with a link as long as the real one will be.
+    url = placeholder_url(settings)
+    for key, count in preview.by_variant.items():
+        if key.channel == Channel.sms:
+            text = render_variant(notice, key, library, public_url=page_url(url, key)).text
+            preview.sms_segments += analyse_sms(text).segments * count
+    preview.cost_sek = preview.sms_segments * settings.sms_price_per_segment_sek
+    return preview
+
+
+def _row(notice_id: int, planned: Planned, secret: str, now: datetime) -> dict[str, Any]:
+    """The deliveries row for one planned recipient (a Core insert: every key in every row)."""
+    a, problem = planned.assignment, planned.unreachable
+    return {
+        "notice_id": notice_id,
+        "recipient_id": planned.recipient_id,
+        "recipient_key": recipient_key(secret, planned.recipient_id),
+        "channel": a.channel.value if a else UNREACHABLE_CHANNEL,
+        "address": a.address if a else None,
+        "language": planned.language,
+        "register": planned.profile.text_register.value,
+        "role": planned.profile.role.value,
+        "audience": planned.profile.id,
+        "status": (DeliveryStatus.planned if a else DeliveryStatus.failed).value,
+        # Worded as the dispatcher words people it could not reach (one not-reached list).
+        "last_error": f"{NOT_REACHED}: {problem.reason}" if problem else None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _insert_statement(dialect: str) -> Any:
+    """INSERT .. ON CONFLICT DO NOTHING in the database's own dialect (uq_deliveries_once).
+
+    No RETURNING: with it SQLAlchemy writes one giant multi-VALUES statement per batch, which
+    psycopg re-parses every time (4x slower); a plain executemany runs pipelined instead.
+    """
+    table = cast(sa.Table, Delivery.__table__)
+    unique = ["notice_id", "recipient_key", "channel"]
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=unique)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=unique)
+    raise RuntimeError(f"planning does not support the {dialect} database")
+
+
+def plan_deliveries(
+    session_factory: Callable[[], Session],
+    notice_record: NoticeRecord,
+    notice: Notice,
+    library: ContentLibrary,
+    areas: AreaMap,
+    settings: Settings,
+    *,
+    actor: str = "system",
+    source: str = "planner",
+    batch_size: int = BATCH_SIZE,
+    batch_seconds: float = BATCH_MAX_SECONDS,
+) -> PlanSummary:
+    """Insert the notice's deliveries in committed batches, so workers start on the first.
+
+    Idempotent: a row that exists (same notice, recipient and channel) is left alone, so
+    planning again after a crash completes the plan without duplicating anything.
+    """
+    from service.audit.service import record
+
+    started = time.perf_counter()
+    summary = PlanSummary(notice_id=notice_record.id)
+    batch: list[dict[str, Any]] = []
+    batch_started = started
+
+    def flush() -> None:
+        nonlocal batch, batch_started
+        with session_factory() as writer, writer.begin():
+            # A cancel stops planning too: no new row may go out after it.
+            if _cancelled(writer, notice_record.id):
+                summary.cancelled = True
+                return
+            statement = _insert_statement(writer.get_bind().dialect.name)
+            # Both drivers report the rows an executemany really inserted (conflicts: 0).
+            result = writer.execute(statement, batch, execution_options={"preserve_rowcount": True})
+            inserted = cast(sa.CursorResult[Any], result).rowcount
+        summary.inserted += inserted
+        summary.already_planned += len(batch) - inserted
+        summary.batches += 1
+        if summary.first_batch_seconds is None:
+            summary.first_batch_seconds = time.perf_counter() - started
+        batch, batch_started = [], time.perf_counter()
+
+    with session_factory() as reader:
+        now = utcnow()
+        for planned in plan_recipients(reader, notice, library, areas):
+            if planned is None:
+                summary.merged_duplicates += 1
+                continue
+            summary.recipients += 1
+            summary.unreachable += planned.unreachable is not None
+            batch.append(_row(notice_record.id, planned, settings.secret_key, now))
+            if len(batch) >= batch_size or time.perf_counter() - batch_started >= batch_seconds:
+                flush()
+                if summary.cancelled:
+                    break
+                now = utcnow()
+        if batch and not summary.cancelled:
+            flush()
+    summary.seconds = time.perf_counter() - started
+    figures = {k: v for k, v in asdict(summary).items() if "seconds" not in k}
+    with session_factory() as session, session.begin():
+        # A cancel that ran while the last batch was being written must still win.
+        if summary.cancelled or _cancelled(session, notice_record.id):
+            summary.cancelled = figures["cancelled"] = True
+            cancel_deliveries(session, notice_record.id)
+        record(
+            session,
+            actor=actor,
+            action="deliveries.planned",
+            subject_type="notice",
+            subject_id=notice_record.id,
+            source=source,
+            details={"code": notice_record.code, **figures},
+        )
+    # Counts only: names, numbers and addresses never reach the logs.
+    logger.info("planned notice %s in %.2f s: %s", notice_record.code, summary.seconds, figures)
+    return summary
+
+
+def _cancelled(session: Session, notice_id: int) -> bool:
+    """Whether sending the notice was cancelled (cancel_deliveries marks its deliveries)."""
+    cancelled = DeliveryStatus.cancelled.value
+    query = sa.select(Delivery.id).where(
+        Delivery.notice_id == notice_id, Delivery.status == cancelled
+    )
+    return session.scalar(query.limit(1)) is not None

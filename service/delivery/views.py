@@ -1,0 +1,170 @@
+"""REST routes for a notice's deliveries: progress (JSON and live), not reached, CSV report.
+
+No authentication yet: the web-app issue puts these behind staff sign-in (the not-reached list
+holds contact details).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from service.api.deps import SessionDep
+from service.config import get_settings
+from service.delivery.tracking import Progress, not_reached, progress, report_csv
+from service.notices.models import NoticeRecord
+from service.notices.publish import find_by_code
+
+router = APIRouter(prefix="/api/v1/notices", tags=["deliveries"])
+
+STREAM_INTERVAL_SECONDS = 1.0
+KEEPALIVE_SECONDS = 15.0
+# A stream opened before planning has written its first row waits this long for one.
+EMPTY_GRACE_SECONDS = 10.0
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "no notice has this code"}}
+
+
+class StatusCounts(BaseModel):
+    """Deliveries per status."""
+
+    planned: int
+    sending: int
+    sent: int
+    delivered: int
+    failed: int
+    cancelled: int
+    total: int
+
+
+class ProgressOut(BaseModel):
+    """A notice's delivery progress; `done` when nothing is waiting or in flight."""
+
+    code: str
+    total: int
+    done: bool
+    unreachable: int
+    overall: StatusCounts
+    by_channel: dict[str, StatusCounts]
+    by_language: dict[str, StatusCounts]
+    by_audience: dict[str, StatusCounts]
+
+
+class NotReachedOut(BaseModel):
+    """Someone to phone, with the reason no message reached them."""
+
+    recipient_id: int | None
+    name: str
+    phone: str | None
+    email: str | None
+    language: str
+    audience: str
+    reason: str
+
+
+def _notice(session: Session, code: str) -> NoticeRecord:
+    record = find_by_code(session, code)
+    if record is None:
+        raise HTTPException(404, f"no notice has the code {code!r}")
+    return record
+
+
+def _progress_dict(record: NoticeRecord, counts: Progress) -> dict[str, Any]:
+    return {"code": record.code, **counts.to_dict()}
+
+
+@router.get("/{code}/progress", operation_id="notice_progress", responses=NOT_FOUND)
+def get_progress(code: str, session: SessionDep) -> ProgressOut:
+    """Deliveries per status, overall and by channel, language and audience."""
+    record = _notice(session, code)
+    return ProgressOut.model_validate(_progress_dict(record, progress(session, record.id)))
+
+
+def _event(name: str, data: dict[str, Any]) -> str:
+    return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def progress_events(
+    session: Session, record: NoticeRecord, interval: float = STREAM_INTERVAL_SECONDS
+) -> AsyncIterator[str]:
+    """`progress` events whenever the counts change, then `done` once every delivery is final."""
+    notice_id = record.id
+    started = last_sent = time.monotonic()
+    previous: dict[str, Any] | None = None
+
+    def read() -> Progress:
+        try:
+            return progress(session, notice_id)
+        finally:
+            # Ends the transaction (a fresh snapshot next time) and frees the connection
+            # between polls, so a hundred open dashboards do not hold a hundred connections.
+            session.close()
+
+    while True:
+        counts = await run_in_threadpool(read)
+        data = _progress_dict(record, counts)
+        if data != previous:
+            yield _event("progress", data)
+            previous, last_sent = data, time.monotonic()
+        elif time.monotonic() - last_sent > KEEPALIVE_SECONDS:
+            yield ": keep-alive\n\n"  # a comment: proxies must not close an idle stream
+            last_sent = time.monotonic()
+        if counts.done and (counts.total or time.monotonic() - started > EMPTY_GRACE_SECONDS):
+            # Tells the browser's EventSource not to reconnect.
+            yield _event("done", data)
+            return
+        await asyncio.sleep(interval)
+
+
+@router.get(
+    "/{code}/progress/stream",
+    operation_id="notice_progress_stream",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "server-sent events"},
+        **NOT_FOUND,
+    },
+)
+def stream_progress(code: str, session: SessionDep) -> StreamingResponse:
+    """Live progress as server-sent events (`progress`, then `done` when all are final)."""
+    record = _notice(session, code)
+    return StreamingResponse(
+        progress_events(session, record),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/{code}/not-reached", operation_id="notice_not_reached", responses=NOT_FOUND)
+def get_not_reached(code: str, session: SessionDep) -> list[NotReachedOut]:
+    """People to phone: every delivery failed, or no channel could reach them."""
+    record = _notice(session, code)
+    return [NotReachedOut.model_validate(p.to_dict()) for p in not_reached(session, record.id)]
+
+
+@router.get(
+    "/{code}/report.csv",
+    operation_id="notice_delivery_report_csv",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM, `;`"},
+        **NOT_FOUND,
+    },
+)
+def get_report_csv(code: str, session: SessionDep) -> Response:
+    """Every delivery of the notice as CSV for Excel (names shown, addresses masked)."""
+    record = _notice(session, code)
+    data = report_csv(session, record.id, timezone=get_settings().timezone)
+    return Response(
+        data,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="deliveries-{record.code}.csv"'},
+    )

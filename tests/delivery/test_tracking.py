@@ -1,0 +1,254 @@
+"""Tracking deliveries: progress, not reached, history, the CSV report and the live stream."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.api.deps import session_dependency
+from service.content import ContentLibrary
+from service.delivery.models import Delivery
+from service.delivery.tracking import not_reached, progress, recipient_history, report_csv
+from service.delivery.views import router
+from service.notices.models import NoticeRecord
+from service.recipients.areas import AreaMap, load_areas
+from service.recipients.models import RecipientRecord
+from service.store.database import make_engine, session_scope
+from service.store.migrate import upgrade
+from tests.conftest import ROOT
+from tests.delivery.test_planning import notice_raw, person, plan, publish, register
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def areas() -> AreaMap:
+    return load_areas(ROOT / "areas.toml")
+
+
+PEOPLE = (
+    person("Ali", phone="+46701000001", languages=["ar"], audiences=["other-languages"]),
+    person("Anna", phone="+46701000002", audiences=["easy-read"]),
+    person("Carl", phone="+46701000003", email="carl@example.se", audiences=["care-staff"]),
+    person("=HYPERLINK(1)", phone="+46701000004", audiences=["easy-read"]),
+    person("Dana", audiences=["hearing-impaired"]),  # no contact detail: unreachable
+    person("Fia", phone="+46701000006", audiences=["relatives"]),
+)
+
+
+@pytest.fixture
+def planned(
+    engine: Engine, library: ContentLibrary, areas: AreaMap
+) -> tuple[NoticeRecord, dict[str, int]]:
+    """The care-home notice planned for PEOPLE; returns it and their register ids."""
+    ids = register(engine, *PEOPLE)
+    record, notice = publish(engine, library, notice_raw())
+    plan(engine, record, notice, library, areas)
+    return record, ids
+
+
+def set_status(engine: Engine, recipient_id: int, status: str, error: str | None = None) -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.recipient_id == recipient_id)
+            .values(status=status, last_error=error)
+        )
+
+
+def finish_all(engine: Engine, status: str = "delivered") -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.status.in_(["planned", "sending"]))
+            .values(status=status)
+        )
+
+
+def test_progress_counts_by_status_channel_language_and_audience(
+    engine: Engine, planned: tuple[NoticeRecord, dict[str, int]]
+) -> None:
+    record, ids = planned
+    set_status(engine, ids["Ali"], "delivered")
+    set_status(engine, ids["Anna"], "sending")
+    set_status(engine, ids["Carl"], "sent")
+    with session_scope(engine) as session:
+        counts = progress(session, record.id)
+    assert counts.total == 6 and counts.unreachable == 1 and not counts.done
+    assert counts.overall == {
+        "planned": 2,
+        "sending": 1,
+        "sent": 1,
+        "delivered": 1,
+        "failed": 1,
+        "cancelled": 0,
+    }
+    assert counts.by_channel["sms"]["planned"] == 2
+    assert counts.by_channel["none"]["failed"] == 1
+    assert counts.by_language["ar"]["delivered"] == 1
+    assert counts.by_audience["easy-read"] == {**counts.by_audience["easy-read"], "sending": 1}
+    assert counts.to_dict()["by_audience"]["care-staff"]["total"] == 1
+    finish_all(engine)
+    with session_scope(engine) as session:
+        assert progress(session, record.id).done
+
+
+def test_not_reached_lists_people_whose_every_delivery_failed_with_contact_details(
+    engine: Engine, planned: tuple[NoticeRecord, dict[str, int]]
+) -> None:
+    record, ids = planned
+    set_status(engine, ids["Ali"], "failed", "21610: the recipient opted out")
+    set_status(engine, ids["Carl"], "failed", "21211: invalid number")
+    with session_scope(engine) as session:
+        # Carl's e-mail fallback is still on its way: not (yet) on the list.
+        sms = session.scalars(sa.select(Delivery).where(Delivery.recipient_id == ids["Carl"])).one()
+        session.add(
+            Delivery(
+                notice_id=record.id,
+                recipient_id=ids["Carl"],
+                recipient_key=sms.recipient_key,
+                channel="email",
+                address="carl@example.se",
+                language="sv",
+                register="standard",
+                role="staff",
+                audience="care-staff",
+                fallback_of_id=sms.id,
+            )
+        )
+    with session_scope(engine) as session:
+        people = {p.name: p for p in not_reached(session, record.id)}
+    assert sorted(people) == ["Ali", "Dana"]
+    assert (people["Ali"].phone, people["Ali"].reason) == (
+        "+46701000001",
+        "sms: 21610: the recipient opted out",
+    )
+    assert people["Dana"].phone is None and "no sms or email" in people["Dana"].reason
+    # After a GDPR deletion the pseudonymous rows remain; the name does not.
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(Delivery).where(Delivery.recipient_id == ids["Ali"]).values(recipient_id=None)
+        )
+        session.execute(sa.delete(RecipientRecord).where(RecipientRecord.id == ids["Ali"]))
+    with session_scope(engine) as session:
+        names = [p.name for p in not_reached(session, record.id)]
+    assert names == ["(deleted from the register)", "Dana"]
+
+
+def test_recipient_history_lists_every_notice_newest_first(
+    engine: Engine,
+    planned: tuple[NoticeRecord, dict[str, int]],
+    library: ContentLibrary,
+    areas: AreaMap,
+) -> None:
+    first, ids = planned
+    second, notice = publish(engine, library, notice_raw(mode="exercise"))
+    with session_scope(engine) as session:
+        anna = session.get(RecipientRecord, ids["Anna"])
+        assert anna is not None
+        anna.groups = ["exercise-participants"]
+    plan(engine, second, notice, library, areas)
+    with session_scope(engine) as session:
+        history = recipient_history(session, ids["Anna"])
+    assert [(h.notice_code, h.mode, h.channel) for h in history] == [
+        (second.code, "exercise", "sms"),
+        (first.code, "actual", "sms"),
+    ]
+
+
+def test_the_csv_report_opens_in_swedish_excel(
+    engine: Engine, planned: tuple[NoticeRecord, dict[str, int]]
+) -> None:
+    record, ids = planned
+    set_status(engine, ids["Ali"], "failed", "21610: opted out")
+    with session_scope(engine) as session:
+        data = report_csv(session, record.id)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert len(rows) == 6
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["Ali"]["address"] == "'+4670***01"  # masked, and not a formula
+    assert (by_name["Ali"]["status"], by_name["Ali"]["error"]) == ("failed", "21610: opted out")
+    assert "'=HYPERLINK(1)" in by_name  # a name Excel would run is defused
+    assert by_name["Dana"]["channel"] == "none" and by_name["Dana"]["address"] == ""
+    assert by_name["Anna"]["created_at"][:2] == "20"  # local time, no offset
+
+
+def client_for(engine: Engine) -> TestClient:
+    app = FastAPI()
+    app.include_router(router)
+
+    def session_for_test() -> Iterator[Session]:
+        with session_scope(engine) as session:
+            yield session
+
+    app.dependency_overrides[session_dependency] = session_for_test
+    return TestClient(app)
+
+
+def events(text: str) -> list[tuple[str, dict[str, Any]]]:
+    """Parse a server-sent event stream (every event here has one data line)."""
+    result = []
+    for block in text.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in lines:
+            result.append((lines["event"], json.loads(lines["data"])))
+    return result
+
+
+def test_the_api_serves_progress_not_reached_and_the_report(
+    engine: Engine, planned: tuple[NoticeRecord, dict[str, int]]
+) -> None:
+    record, _ids = planned
+    client = client_for(engine)
+    body = client.get(f"/api/v1/notices/{record.code.lower()}/progress").json()
+    assert (body["code"], body["total"], body["done"]) == (record.code, 6, False)
+    assert body["overall"]["planned"] == 5 and body["by_channel"]["none"]["failed"] == 1
+    assert [p["name"] for p in client.get(f"/api/v1/notices/{record.code}/not-reached").json()] == [
+        "Dana"
+    ]
+    report = client.get(f"/api/v1/notices/{record.code}/report.csv")
+    assert report.headers["content-type"] == "text/csv; charset=utf-8"
+    assert report.content.startswith(b"\xef\xbb\xbfdelivery_id;name;channel")
+    assert client.get("/api/v1/notices/NOSUCH/progress").status_code == 404
+
+
+def test_the_stream_sends_progress_until_every_delivery_is_final(
+    engine: Engine, planned: tuple[NoticeRecord, dict[str, int]]
+) -> None:
+    record, _ids = planned
+    client = client_for(engine)
+    # The workers finish while the stream is open: the stream reports it, then ends.
+    got: list[tuple[str, dict[str, Any]]] = []
+    with client.stream("GET", f"/api/v1/notices/{record.code}/progress/stream") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        block = ""
+        for line in response.iter_lines():
+            block += line + "\n"
+            if line == "" and block.strip():
+                got += events(block + "\n")
+                block = ""
+                if len(got) == 1:
+                    finish_all(engine)
+    assert [name for name, _ in got] == ["progress", "progress", "done"]
+    assert got[0][1]["overall"]["planned"] == 5 and not got[0][1]["done"]
+    assert got[1][1]["overall"]["delivered"] == 5 and got[1][1]["done"]
+    # Already final: one progress event, then done.
+    again = events(client.get(f"/api/v1/notices/{record.code}/progress/stream").text)
+    assert [name for name, _ in again] == ["progress", "done"]
