@@ -11,6 +11,7 @@ import typer
 
 from service.config import get_settings
 from service.content import get_library
+from service.delivery.worker_cli import worker
 from service.notices.service import NoticeInvalid, validate_notice
 from service.recipients.cli import recipients_app
 
@@ -24,6 +25,7 @@ catalogs_app = typer.Typer(help="Translation catalogs.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(catalogs_app, name="catalogs")
 app.add_typer(recipients_app, name="recipients")
+app.command()(worker)
 
 EXIT_FAILED_CHECKS = 1
 EXIT_INVALID_INPUT = 2
@@ -324,3 +326,92 @@ def demo_data() -> None:
         result = read_recipients(data, library.languages, library.audiences)
         report = import_recipients(session, result, confirm=True, actor="demo-data")
     typer.echo(f"loaded {len(report.created)} fictional demo recipients into the register")
+
+
+@app.command()
+def deliver(
+    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan only")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="send in this process until done")] = False,
+    allow_failed_checks: Annotated[
+        bool, typer.Option("--allow-failed-checks", help="plan even if a variant failed a check")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="who is sending (for the audit log)")] = "cli",
+) -> None:
+    """Publish a notice and plan its deliveries to the register; workers send them."""
+    from service.delivery import deliver_command as steps
+    from service.delivery.tracking import progress
+    from service.notices.publish import find_by_code
+    from service.store.database import session_scope
+    from service.store.migrate import upgrade
+    from service.variants.service import render_notice
+
+    library = get_library()
+    settings = get_settings()
+    raw = _read_json(notice_file)
+    try:
+        notice = validate_notice(raw, library)
+    except NoticeInvalid as exc:
+        typer.echo(f"error: {notice_file} is not a valid notice; nothing was sent:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    upgrade(settings.effective_database_url)
+    failed = [c for c in render_notice(notice, library).checks if not c.passed]
+    for check in failed[:MAX_FAILURES_SHOWN]:
+        errors = "; ".join(f.message for f in check.findings if f.severity == "error")
+        typer.echo(
+            f"FAILED CHECK {check.audience.id} {check.variant.key.language} "
+            f"{check.variant.key.name}: {errors}"
+        )
+    steps.describe_preview(steps.preview(notice, library, settings), typer.echo)
+    if dry_run:
+        typer.echo("dry run: nothing was planned or sent")
+        raise typer.Exit(EXIT_FAILED_CHECKS if failed else 0)
+    if failed and not allow_failed_checks:
+        typer.echo("nothing was sent: fix the failed checks or pass --allow-failed-checks")
+        raise typer.Exit(EXIT_FAILED_CHECKS)
+    code, summary = steps.publish_and_plan(notice, raw, library, settings, actor)
+    typer.echo(
+        f"published as {settings.public_base_url}/n/{code}; planned {summary.inserted} "
+        f"deliveries in {summary.seconds:.2f} s"
+    )
+    if wait:
+        steps.run_until_done(settings)
+    with session_scope() as session:
+        stored = find_by_code(session, code)
+        assert stored is not None
+        counts = progress(session, stored.id)
+    overall = ", ".join(f"{status} {n}" for status, n in counts.overall.items() if n)
+    typer.echo(
+        f"progress: {overall or 'nothing planned'}"
+        + ("" if counts.done else " (workers are sending the rest)")
+    )
+
+
+@app.command("stop-sending")
+def stop_sending(
+    code: Annotated[str, typer.Argument(help="the notice's public code")],
+    actor: Annotated[str, typer.Option(help="who is stopping it (for the audit log)")] = "cli",
+) -> None:
+    """Cancel every delivery of a notice that has not been sent (in-flight ones finish)."""
+    from service.audit.service import record
+    from service.delivery.cancel import cancel_deliveries
+    from service.notices.publish import find_by_code
+    from service.store.database import session_scope
+
+    with session_scope() as session:
+        stored = find_by_code(session, code)
+        if stored is None:
+            raise _fail_input(f"no notice has the code {code!r}")
+        cancelled = cancel_deliveries(session, stored.id)
+        record(
+            session,
+            actor=actor,
+            action="deliveries.cancelled",
+            subject_type="notice",
+            subject_id=stored.id,
+            source="cli",
+            details={"cancelled": cancelled},
+        )
+    typer.echo(f"cancelled {cancelled} deliveries of {stored.code} that were not yet sent")

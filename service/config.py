@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     )
 
     # Delivery engine
+    in_process_worker: bool = Field(
+        True, description="the web process runs one worker (the embedded SQLite default)"
+    )
     worker_batch_size: int = Field(100, ge=1, description="deliveries claimed per round")
     worker_concurrency: int = Field(20, ge=1, description="messages in flight per worker")
     worker_lease_seconds: float = Field(60.0, gt=0, description="a claim expires after this")

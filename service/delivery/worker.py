@@ -1,0 +1,496 @@
+"""Dispatch workers: claim deliveries with a lease, send them, record every outcome.
+
+Semantics are at-least-once. A claim sets status `sending` with a lease; a worker that dies
+leaves its claims to expire, and any worker then claims them again. On PostgreSQL any number of
+workers claim with `FOR UPDATE SKIP LOCKED`, so no two hold the same delivery; on SQLite one
+worker runs (SQLite serialises writers). Messages sent but not yet recorded when a worker dies
+are sent again: at most `worker_concurrency` of them (see service.delivery.dispatch), and the
+second SentMessage row with the same reference counts each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from service.channels.base import Transport
+from service.config import Settings
+from service.content import ContentLibrary, get_library
+from service.delivery.dispatch import (
+    POSSIBLE_DUPLICATE,
+    Job,
+    MessageBuilder,
+    Outcome,
+    RetryPolicy,
+    TokenBucket,
+    record_outcomes,
+    send_job,
+)
+from service.delivery.models import Delivery, DeliveryStatus
+from service.delivery.send_command import make_transports
+from service.notices.models import utcnow
+from service.notices.schemas import Channel
+from service.store.database import make_engine, session_scope
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+CHANNELS = ("sms", "email")  # the channels a worker sends; print and web are published
+IDLE_SECONDS = 0.1  # nap when nothing is due: the first message leaves well within a second
+CHECK_SECONDS = 0.2  # how often claims are checked for cancellation or takeover
+RECORD_BATCH = 1000  # outcomes per recording transaction, at most
+RECORD_TRIES = 8  # attempts to record outcomes while the database is unavailable
+
+
+def new_worker_id() -> str:
+    """A name for this worker that says where it runs: host:pid:random."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def claim(
+    session: Session,
+    worker_id: str,
+    batch_size: int,
+    lease_seconds: float,
+    *,
+    channels: Sequence[str] | None = None,
+) -> list[Delivery]:
+    """Claim up to `batch_size` deliveries that are due, or whose lease expired, for a lease.
+
+    Call in a transaction of its own; the claim holds once it commits.
+    """
+    now = _clock(session)
+    due = sa.and_(Delivery.status == DeliveryStatus.planned, Delivery.next_attempt_at <= now)
+    expired = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
+    in_channels = Delivery.channel.in_(channels) if channels else sa.true()
+    if session.get_bind().dialect.name == "postgresql":
+        # Expired leases first (they are the oldest work), then due rows in the order of the
+        # claim index. SKIP LOCKED: rows another worker is claiming right now are passed over.
+        ids = list(
+            session.scalars(
+                sa.select(Delivery.id)
+                .where(expired, in_channels)
+                .order_by(Delivery.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+        )
+        if len(ids) < batch_size:
+            ids += session.scalars(
+                sa.select(Delivery.id)
+                .where(due, in_channels)
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(batch_size - len(ids))
+                .with_for_update(skip_locked=True)
+            )
+        chosen: sa.ColumnElement[bool] = Delivery.id.in_(ids)
+        if not ids:
+            return []
+    else:
+        # SQLite: one statement, so the write lock is taken at once and held to the commit.
+        chosen = Delivery.id.in_(
+            sa.select(Delivery.id)
+            .where(sa.or_(due, expired), in_channels)
+            .order_by(Delivery.id)
+            .limit(batch_size)
+            .scalar_subquery()
+        )
+    rows = session.scalars(
+        sa.update(Delivery)
+        .where(chosen)
+        .values(
+            status=DeliveryStatus.sending,
+            lease_owner=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            updated_at=now,
+            # Read before the update: a row that was `sending` is taken over from a dead worker.
+            last_error=sa.case(
+                (Delivery.status == DeliveryStatus.sending, POSSIBLE_DUPLICATE),
+                else_=Delivery.last_error,
+            ),
+        )
+        .returning(Delivery)
+        .execution_options(populate_existing=True)
+    ).all()
+    taken = sum(1 for d in rows if d.last_error == POSSIBLE_DUPLICATE)
+    if taken:
+        logger.warning("%s took over %d deliveries whose lease had expired", worker_id, taken)
+    return sorted(rows, key=lambda d: d.id)
+
+
+def renew_leases(
+    session: Session, worker_id: str, ids: Sequence[int], lease_seconds: float
+) -> set[int]:
+    """Extend the lease on those of `ids` still ours; the rest were cancelled or taken over."""
+    if not ids:
+        return set()
+    now = _clock(session)
+    return set(
+        session.scalars(
+            sa.update(Delivery)
+            .where(*_ours(worker_id, ids))
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def still_ours(session: Session, worker_id: str, ids: Sequence[int]) -> set[int]:
+    """Those of `ids` this worker still holds (read only: cheap enough to ask often)."""
+    if not ids:
+        return set()
+    return set(session.scalars(sa.select(Delivery.id).where(*_ours(worker_id, ids))))
+
+
+def release(session: Session, worker_id: str, ids: Sequence[int]) -> int:
+    """Give unsent claims back (at a clean stop), so another worker takes them at once."""
+    if not ids:
+        return 0
+    changed = session.execute(
+        sa.update(Delivery)
+        .where(*_ours(worker_id, ids))
+        .values(status=DeliveryStatus.planned, lease_expires_at=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(changed.rowcount)  # type: ignore[attr-defined]
+
+
+def work_left(session: Session) -> bool:
+    """Whether any delivery is still planned (due or later) or being sent."""
+    pending = [DeliveryStatus.planned, DeliveryStatus.sending]
+    found = session.scalar(sa.select(Delivery.id).where(Delivery.status.in_(pending)).limit(1))
+    return found is not None
+
+
+def _clock(session: Session) -> Any:
+    """Now, by the database's clock on PostgreSQL.
+
+    Workers on every machine share that clock, so one whose own clock runs ahead cannot take
+    over leases that have not expired.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.now()
+    return utcnow()
+
+
+def _ours(worker_id: str, ids: Sequence[int]) -> list[sa.ColumnElement[bool]]:
+    return [
+        Delivery.id.in_(ids),
+        Delivery.lease_owner == worker_id,
+        Delivery.status == DeliveryStatus.sending,
+    ]
+
+
+@dataclass
+class WorkerStats:
+    """What a worker did: outcomes recorded, and claims it dropped or gave back."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    dropped: int = 0  # claims cancelled or taken over before they were sent
+    released: int = 0  # unsent claims given back at a clean stop
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    stop_event: threading.Event,
+    once: bool = False,
+    engine: Engine | None = None,
+    library: ContentLibrary | None = None,
+    retry: RetryPolicy | None = None,
+    worker_id: str | None = None,
+) -> WorkerStats:
+    """Run a worker until `stop_event` is set (or, with `once`, until no work is left).
+
+    `engine` defaults to one for settings.effective_database_url; `retry` to backoff from 1 s
+    up to 5 minutes.
+    """
+    own_engine = engine is None
+    engine = engine or make_engine(settings.effective_database_url)
+    try:
+        loop = _Loop(
+            settings,
+            engine,
+            library or get_library(settings),
+            retry or RetryPolicy(),
+            worker_id or new_worker_id(),
+            stop_event,
+        )
+        return asyncio.run(loop.run(once=once))
+    finally:
+        if own_engine:
+            engine.dispose()
+
+
+class _Loop:
+    """One worker's event loop: a lane per channel, bounded sends, outcomes group-committed.
+
+    Database work runs in two threads of its own (claims and lease checks; outcomes), so a
+    claim never holds up recording and sending never waits for either.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        library: ContentLibrary,
+        retry: RetryPolicy,
+        worker_id: str,
+        stop_event: threading.Event,
+    ) -> None:
+        self.settings, self.engine, self.retry = settings, engine, retry
+        self.worker_id, self.stop_event = worker_id, stop_event
+        self.builder = MessageBuilder(settings, library)
+        self.stats = WorkerStats()
+        self.held: dict[int, Job] = {}  # claimed and not yet recorded, by delivery id
+        # When each held job's lease ends (time.monotonic()), as far as this worker knows; 0
+        # when it was cancelled or taken over. A job is sent only well before its lease ends.
+        self.deadline: dict[Job, float] = {}
+        self.margin = min(settings.worker_lease_seconds / 4, 5.0)
+        self.pending: list[tuple[Outcome, asyncio.Future[None]]] = []
+
+    async def _db(self, pool: ThreadPoolExecutor, func: Callable[[Session], T]) -> T:
+        def in_session() -> T:
+            with session_scope(self.engine) as session:
+                return func(session)
+
+        return await asyncio.get_running_loop().run_in_executor(pool, in_session)
+
+    async def run(self, *, once: bool) -> WorkerStats:
+        """Claim and send until stopped; then finish what is in flight and give back the rest."""
+        self.claims = ThreadPoolExecutor(1, thread_name_prefix="kv-claims")
+        self.records = ThreadPoolExecutor(1, thread_name_prefix="kv-records")
+        self.stopping = asyncio.Event()
+        self.recorder_wake = asyncio.Event()
+        self.slots = asyncio.Semaphore(self.settings.worker_concurrency)
+        self.queues: dict[str, asyncio.Queue[Job | None]] = {c: asyncio.Queue() for c in CHANNELS}
+        self.in_flight: set[asyncio.Task[None]] = set()
+        transports = make_transports(self.settings)
+        rates = {
+            "sms": self.settings.sms_rate_per_second,
+            "email": self.settings.email_rate_per_second,
+        }
+        lanes = [
+            asyncio.create_task(self._lane(c, transports.get(Channel(c)), TokenBucket(rates[c])))
+            for c in CHANNELS
+        ]
+        helpers = [
+            asyncio.create_task(self._recorder()),
+            asyncio.create_task(self._keep_leases()),
+            asyncio.create_task(self._watch_stop()),
+        ]
+        logger.info("worker %s started", self.worker_id)
+        try:
+            await self._claim_loop(once)
+        finally:
+            self._stop()
+            await asyncio.gather(*lanes, return_exceptions=True)
+            await asyncio.gather(*self.in_flight, return_exceptions=True)
+            for task in helpers:
+                task.cancel()
+            unsent = list(self.held)
+            try:
+                self.stats.released = await self._db(
+                    self.claims, lambda s: release(s, self.worker_id, unsent)
+                )
+            except Exception:  # their leases expire instead
+                logger.exception(
+                    "worker %s could not give back %d claims", self.worker_id, len(unsent)
+                )
+            for transport in transports.values():
+                close = getattr(transport, "aclose", None)
+                if close is not None:
+                    await close()
+            self.claims.shutdown()
+            self.records.shutdown()
+            logger.info("worker %s stopped: %s", self.worker_id, self.stats)
+        return self.stats
+
+    def _stop(self) -> None:
+        self.stopping.set()
+        for queue in self.queues.values():
+            queue.put_nowait(None)  # wakes a lane waiting for work
+
+    async def _watch_stop(self) -> None:
+        while not self.stop_event.is_set():
+            await asyncio.sleep(0.05)
+        self._stop()
+
+    def _claim_and_build(self, channels: list[str]) -> list[Job]:
+        s = self.settings
+        with session_scope(self.engine) as session:  # the claim commits on its own
+            deliveries = claim(
+                session,
+                self.worker_id,
+                s.worker_batch_size,
+                s.worker_lease_seconds,
+                channels=channels,
+            )
+        with session_scope(self.engine) as session:
+            return [self.builder.job(session, d) for d in deliveries]
+
+    async def _claim_loop(self, once: bool) -> None:
+        low_water = max(1, self.settings.worker_batch_size // 2)
+        while not self.stopping.is_set():
+            room = [c for c, q in self.queues.items() if q.qsize() < low_water]
+            if not room:
+                await asyncio.sleep(0.01)
+                continue
+            claimed_at = time.monotonic()
+            try:
+                jobs = await asyncio.get_running_loop().run_in_executor(
+                    self.claims, self._claim_and_build, room
+                )
+                done = (
+                    once
+                    and not jobs
+                    and not self.held
+                    and not await self._db(self.claims, work_left)
+                )
+            except Exception:  # the database may be back in a moment: never die of a blip
+                logger.exception("worker %s could not claim deliveries", self.worker_id)
+                await asyncio.sleep(1.0)
+                continue
+            if done:
+                return
+            for job in jobs:
+                self.held[job.id] = job
+                self.deadline[job] = claimed_at + self.settings.worker_lease_seconds
+                self.queues[job.channel].put_nowait(job)
+            if jobs:
+                continue
+            # Idle: a short nap, so a newly planned message leaves well within a second.
+            await asyncio.sleep(IDLE_SECONDS)
+
+    async def _lane(self, channel: str, transport: Transport | None, bucket: TokenBucket) -> None:
+        queue = self.queues[channel]
+        while (job := await queue.get()) is not None and not self.stopping.is_set():
+            if not self._sendable(job):
+                self._forget(job)
+                continue
+            await bucket.take()
+            await self.slots.acquire()
+            if self.stopping.is_set() or not self._sendable(job):
+                self.slots.release()
+                if not self.stopping.is_set():
+                    self._forget(job)
+                continue
+            task = asyncio.create_task(self._send(transport, job))
+            self.in_flight.add(task)
+            task.add_done_callback(self.in_flight.discard)
+
+    def _sendable(self, job: Job) -> bool:
+        """Still ours, as this very claim, with time left on the lease to send it."""
+        deadline = self.deadline.get(job, 0.0)
+        return self.held.get(job.id) is job and time.monotonic() < deadline - self.margin
+
+    def _forget(self, job: Job) -> None:
+        """Let a claim go unsent: cancelled, taken over, or its lease ran out (claimed again)."""
+        self.deadline.pop(job, None)
+        if self.held.get(job.id) is job:
+            del self.held[job.id]
+            self.stats.dropped += 1
+
+    async def _send(self, transport: Transport | None, job: Job) -> None:
+        try:
+            outcome = await send_job(transport, job)
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.pending.append((outcome, future))
+            self.recorder_wake.set()
+            # The slot is held until the outcome is committed: that bounds re-sends after a crash.
+            await future
+        finally:
+            if self.held.get(job.id) is job:
+                del self.held[job.id]
+            self.deadline.pop(job, None)
+            self.slots.release()
+
+    async def _recorder(self) -> None:
+        while True:
+            await self.recorder_wake.wait()
+            self.recorder_wake.clear()
+            while self.pending:
+                batch, self.pending = self.pending[:RECORD_BATCH], self.pending[RECORD_BATCH:]
+                await self._record([outcome for outcome, _ in batch])
+                for _, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+
+    async def _record(self, outcomes: list[Outcome]) -> None:
+        s = self.settings
+
+        def write(session: Session) -> Counter[str]:
+            return record_outcomes(
+                session,
+                self.worker_id,
+                outcomes,
+                builder=self.builder,
+                max_attempts=s.max_attempts,
+                retry=self.retry,
+            )
+
+        for attempt in range(RECORD_TRIES):
+            try:
+                counts = await self._db(self.records, write)
+            except Exception:
+                logger.exception(
+                    "could not record %d outcomes (try %d)", len(outcomes), attempt + 1
+                )
+                await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+                continue
+            self.stats.sent += counts["sent"]
+            self.stats.retried += counts["retried"]
+            self.stats.failed += counts["failed"]
+            return
+        # The leases expire and these messages are sent again: at-least-once, never lost.
+        logger.error("gave up recording %d outcomes; they will be sent again", len(outcomes))
+
+    async def _keep_leases(self) -> None:
+        """Renew our leases, and drop claims that were cancelled or taken over."""
+        renew_every = self.settings.worker_lease_seconds / 3
+        last_renewal = time.monotonic()
+        while True:
+            await asyncio.sleep(min(CHECK_SECONDS, renew_every))
+            jobs = list(self.held.values())
+            started = time.monotonic()
+            renew = started - last_renewal >= renew_every
+            if renew:
+                last_renewal = started
+            try:
+                ours = await self._db(
+                    self.claims, partial(self._check, [j.id for j in jobs], renew)
+                )
+            except Exception:  # the next round tries again; leases last three rounds
+                logger.exception("worker %s could not check its leases", self.worker_id)
+                continue
+            for job in jobs:
+                if job not in self.deadline:
+                    continue  # finished meanwhile
+                if job.id not in ours:
+                    self.deadline[job] = 0.0
+                elif renew:
+                    self.deadline[job] = started + self.settings.worker_lease_seconds
+
+    def _check(self, ids: list[int], renew: bool, session: Session) -> set[int]:
+        if renew:
+            return renew_leases(session, self.worker_id, ids, self.settings.worker_lease_seconds)
+        return still_ours(session, self.worker_id, ids)

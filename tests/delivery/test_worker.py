@@ -1,0 +1,317 @@
+"""The dispatch worker against the local Twilio server, on SQLite and PostgreSQL.
+
+The helpers at the top (seeding notices, recipients and deliveries; settings for the fake) are
+shared by test_crash_recovery.py and test_two_workers.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from service.channels.models import SentMessage
+from service.channels.status import apply_status
+from service.config import Settings
+from service.delivery.cancel import cancel_deliveries
+from service.delivery.dispatch import POSSIBLE_DUPLICATE, RetryPolicy
+from service.delivery.fallback import NOT_REACHED
+from service.delivery.models import Delivery
+from service.delivery.worker import claim, run_worker
+from service.notices.models import NoticeRecord
+from service.recipients.models import RecipientRecord
+from service.store.database import make_engine, session_scope
+from service.store.migrate import upgrade
+from tests.conftest import ROOT, load_json
+from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, Fault
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*(BasicAuth|'auth' parameter).*:DeprecationWarning"
+)
+
+FAST = RetryPolicy(base_seconds=0.005, cap_seconds=0.05)
+NOTICE = ROOT / "message_templates" / "water_outage" / "example.json"
+
+
+def phone(i: int) -> str:
+    return f"+4670{i:07d}"
+
+
+def seed(
+    engine: Engine,
+    count: int,
+    *,
+    audience: str = "general-public",
+    email: bool = True,
+    deliveries: bool = True,
+    start: int = 1,
+) -> int:
+    """A notice, `count` recipients and one planned SMS delivery each; the notice id."""
+    with session_scope(engine) as session:
+        notice = NoticeRecord(
+            code=f"T{start:05d}",
+            scenario="water_outage",
+            message_type="alert",
+            mode="actual",
+            status="published",
+            payload=load_json(NOTICE),
+            created_by="test",
+        )
+        session.add(notice)
+        session.flush()
+        ids = range(start, start + count)
+        session.execute(
+            sa.insert(RecipientRecord),
+            [
+                {
+                    "id": i,
+                    "name": f"Person {i}",
+                    "phone": phone(i),
+                    "email": f"p{i}@example.se" if email else None,
+                    "languages": ["sv"],
+                    "audiences": [audience],
+                    "areas": ["skultuna"],
+                    "groups": [],
+                }
+                for i in ids
+            ],
+        )
+        if deliveries:
+            add_deliveries(session, notice.id, ids, audience)
+        return notice.id
+
+
+def add_deliveries(session: Any, notice_id: int, ids: range, audience: str) -> None:
+    session.execute(
+        sa.insert(Delivery),
+        [
+            {
+                "notice_id": notice_id,
+                "recipient_id": i,
+                "recipient_key": f"key-{i}",
+                "channel": "sms",
+                "address": phone(i),
+                "language": "sv",
+                "register": "standard",
+                "role": "staff" if audience == "care-staff" else "public",
+                "audience": audience,
+                "status": "planned",
+                "attempts": 0,
+            }
+            for i in ids
+        ],
+    )
+
+
+def fake_settings(fake: FakeTwilio, tmp_path: Path, url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": url,
+        "var_dir": tmp_path / "var",
+        "sms_transport": "twilio",
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from": "Vasteras",
+        "twilio_base_url": fake.base_url,
+        "twilio_timeout_seconds": 2.0,
+        "sms_rate_per_second": 100_000,
+        "worker_batch_size": 100,
+        "worker_concurrency": 20,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+def statuses(engine: Engine) -> Counter[str]:
+    with session_scope(engine) as session:
+        rows = session.execute(
+            sa.select(Delivery.status, sa.func.count()).group_by(Delivery.status)
+        )
+        return Counter(dict(rows.all()))
+
+
+def messages_per_number(fake: FakeTwilio) -> Counter[str]:
+    return Counter(m["to"] for m in list(fake.messages.values()))
+
+
+def drain(settings: Settings, engine: Engine) -> None:
+    run_worker(settings, stop_event=threading.Event(), once=True, engine=engine, retry=FAST)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as server:
+        yield server
+
+
+def test_every_delivery_is_sent_through_temporary_failures_and_timeouts(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    seed(engine, 2000)
+    # 30% temporary failures (429, 500, 503 a tenth each) and about 1% that time out.
+    fake.faults.append(Fault(delay=1.5, fraction=0.01))
+    fake.fail_fraction(0.1, status=429)
+    fake.fail_fraction(0.1 / 0.9, status=500)
+    fake.fail_fraction(0.1 / 0.8, status=503)
+    settings = fake_settings(
+        fake,
+        tmp_path,
+        database_url,
+        max_attempts=30,
+        twilio_timeout_seconds=1.0,
+        worker_concurrency=50,
+    )
+    drain(settings, engine)
+
+    assert statuses(engine) == {"sent": 2000}
+    per_number = messages_per_number(fake)
+    assert len(per_number) == 2000
+    # At least once: a request that timed out may still have been accepted (on a loaded
+    # machine an answer can take longer than the timeout), and is then sent again.
+    assert sum(per_number.values()) - 2000 <= 20
+    refused = len(fake.requests) - len(fake.messages)
+    assert refused > 0.3 * 2000  # the faults really happened, and were retried
+    with session_scope(engine) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(SentMessage)) == 2000
+        retried = session.scalar(sa.select(sa.func.count()).where(Delivery.attempts > 0))
+        assert retried is not None and retried > 300
+        body = next(iter(fake.messages.values()))["body"]
+        assert "/n/T00001" in body  # the public page's link is in the SMS
+
+
+def test_a_permanent_error_fails_with_its_reason_and_falls_back_to_email(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    notice_id = seed(engine, 1)  # general-public: sms, then e-mail
+    seed(engine, 1, audience="care-staff", email=False, start=2)  # no e-mail: print list
+    seed(engine, 1, audience="relatives", email=False, start=3)  # no e-mail, no print
+    fake.fail_next(3, status=400, code=21211)
+    settings = fake_settings(fake, tmp_path, database_url, worker_concurrency=1)
+    drain(settings, engine)
+
+    with session_scope(engine) as session:
+        rows = {(d.recipient_id, d.channel): d for d in session.scalars(sa.select(Delivery))}
+    sms = rows[1, "sms"]
+    assert sms.status == "failed" and sms.attempts == 1
+    assert sms.last_error is not None and "21211" in sms.last_error
+    assert "invalid phone number" in sms.last_error and phone(1) not in sms.last_error
+    email = rows[1, "email"]
+    assert (email.fallback_of_id, email.status, email.address) == (
+        sms.id,
+        "sent",
+        "p1@example.se",
+    )
+    assert email.notice_id == notice_id and email.recipient_key == sms.recipient_key
+    [eml] = (tmp_path / "var" / "outbox" / "email").glob(f"*-d{email.id}.eml")
+    assert "Skultuna" in eml.read_text("utf-8")
+    staff = rows[2, "sms"].last_error or ""
+    assert f"{NOT_REACHED}: hand them a printed notice" in staff and "care-staff" in staff
+    assert (rows[3, "sms"].last_error or "").endswith(f"{NOT_REACHED}: call them")
+    assert len(rows) == 4
+
+
+def test_cancel_stops_what_was_not_sent(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    first = seed(engine, 50)
+    with session_scope(engine) as session:
+        assert cancel_deliveries(session, first) == 50
+    second = seed(engine, 300, start=100)
+    fake.faults.append(Fault(delay=0.05))  # 4 at a time: about 80 messages a second
+    settings = fake_settings(fake, tmp_path, database_url, worker_concurrency=4)
+    worker = threading.Thread(target=drain, args=(settings, engine))
+    worker.start()
+    deadline = time.monotonic() + 20
+    while len(fake.messages) < 20 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    with session_scope(engine) as session:
+        cancelled = cancel_deliveries(session, second)
+    at_cancel = len(fake.messages)
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+
+    after = len(fake.messages) - at_cancel
+    # In flight (4) plus what left before the worker's next check (0.2 s at ~80/s).
+    assert after <= 4 + 25, after
+    counts = statuses(engine)
+    assert counts["sent"] == len(fake.messages)  # every message that left is recorded as sent
+    assert counts["cancelled"] == 350 - counts["sent"]
+    assert cancelled >= 300 - at_cancel - 4
+    assert all(m["to"] >= phone(100) for m in fake.messages.values())  # nothing of the first
+
+
+def test_a_provider_callback_marks_the_delivery_delivered_or_failed(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    seed(engine, 2)
+    drain(fake_settings(fake, tmp_path, database_url), engine)
+    with session_scope(engine) as session:
+        one, two = session.scalars(sa.select(Delivery).order_by(Delivery.id)).all()
+        assert one.provider_id and two.provider_id
+        assert apply_status(session, one.provider_id, "sent") == "updated"
+        assert apply_status(session, one.provider_id, "delivered") == "updated"
+        assert apply_status(session, two.provider_id, "undelivered", "30003") == "updated"
+    with session_scope(engine) as session:
+        rows = {d.id: d for d in session.scalars(sa.select(Delivery))}
+    assert rows[one.id].status == "delivered"
+    assert rows[two.id].status == "failed"
+    assert "undelivered (error code 30003)" in (rows[two.id].last_error or "")
+    [fallback] = [d for d in rows.values() if d.fallback_of_id == two.id]
+    assert (fallback.channel, fallback.status) == ("email", "planned")
+
+
+def test_a_lease_that_expired_is_claimed_again(engine: Engine) -> None:
+    seed(engine, 10)
+    with session_scope(engine) as session:
+        mine = claim(session, "crashed", 6, lease_seconds=0.05)
+    assert [d.status for d in mine] == ["sending"] * 6
+    with session_scope(engine) as session:
+        others = claim(session, "other", 10, lease_seconds=30)
+    assert {d.id for d in others}.isdisjoint(d.id for d in mine) and len(others) == 4
+    time.sleep(0.1)
+    with session_scope(engine) as session:
+        taken = claim(session, "other", 10, lease_seconds=30)
+    assert sorted(d.id for d in taken) == sorted(d.id for d in mine)
+    assert {d.lease_owner for d in taken} == {"other"}
+    # The dead worker may have sent them: each is counted as a possible duplicate.
+    assert {d.last_error for d in taken} == {POSSIBLE_DUPLICATE}
+    assert {d.last_error for d in others} == {None}
+
+
+def test_temporary_errors_give_up_after_max_attempts(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    seed(engine, 1, email=False, audience="relatives")
+    fake.fail_fraction(1.0, status=503)
+    drain(fake_settings(fake, tmp_path, database_url, max_attempts=3), engine)
+    with session_scope(engine) as session:
+        [delivery] = session.scalars(sa.select(Delivery)).all()
+    assert (delivery.status, delivery.attempts) == ("failed", 3)
+    assert (delivery.last_error or "").startswith("gave up after 3 attempts; last error: ")
+    assert len(fake.requests) == 3
+
+
+def test_rate_limit_per_transport(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    seed(engine, 60)
+    settings = fake_settings(fake, tmp_path, database_url, sms_rate_per_second=100)
+    started = time.monotonic()
+    drain(settings, engine)
+    # A burst of a tenth of a second (10), then 100 a second: at least 0.5 s for 60.
+    assert time.monotonic() - started >= 0.45
+    assert statuses(engine) == {"sent": 60}
