@@ -40,6 +40,8 @@ bench: setup
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.sms_transport
 	$(BIN)/python -m bench.pdf
+	$(BIN)/python -m bench.planning
+	$(BIN)/python -m bench.dispatch
 
 # Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
 messages: $(STAMP)

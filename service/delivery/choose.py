@@ -35,7 +35,7 @@ class Unreachable:
     reason: str
 
 
-def _profile(recipient: Recipient, library: ContentLibrary) -> AudienceProfile:
+def deciding_profile(recipient: Recipient, library: ContentLibrary) -> AudienceProfile:
     """The profile that decides: staff, then relatives, then easy-read, then the first one."""
     profiles = [library.audiences[a] for a in recipient.audiences]
     for role in (Role.staff, Role.relatives):
@@ -59,7 +59,7 @@ def assign(
     recipient: Recipient, notice: Notice, library: ContentLibrary
 ) -> tuple[list[Assignment], Unreachable | None]:
     """The messages for one recipient, in the profile's channel order."""
-    profile = _profile(recipient, library)
+    profile = deciding_profile(recipient, library)
     language = choose_language(recipient, profile, notice)
     addresses = {Channel.sms: recipient.phone, Channel.email: recipient.email}
     result = []

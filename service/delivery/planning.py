@@ -40,8 +40,13 @@ from service.channels.sms.encoding import analyse_sms
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.cancel import cancel_deliveries
-from service.delivery.choose import Assignment, Unreachable, assign, choose_language
-from service.delivery.choose import _profile as deciding_profile
+from service.delivery.choose import (
+    Assignment,
+    Unreachable,
+    assign,
+    choose_language,
+    deciding_profile,
+)
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.models import Delivery, DeliveryStatus
 from service.delivery.send_command import placeholder_url

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -70,22 +70,28 @@ def claim(
     lease_seconds: float,
     *,
     channels: Sequence[str] | None = None,
+    exclude: Collection[int] = (),
 ) -> list[Delivery]:
     """Claim up to `batch_size` deliveries that are due, or whose lease expired, for a lease.
 
-    Call in a transaction of its own; the claim holds once it commits.
+    `exclude`: deliveries this worker still holds, so that it never claims one it is sending
+    again (its lease may have run out while the provider was slow to answer). Call in a
+    transaction of its own; the claim holds once it commits.
     """
     now = _clock(session)
     due = sa.and_(Delivery.status == DeliveryStatus.planned, Delivery.next_attempt_at <= now)
     expired = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
-    in_channels = Delivery.channel.in_(channels) if channels else sa.true()
+    wanted = sa.and_(
+        Delivery.channel.in_(channels) if channels else sa.true(),
+        Delivery.id.not_in(exclude) if exclude else sa.true(),
+    )
     if session.get_bind().dialect.name == "postgresql":
         # Expired leases first (they are the oldest work), then due rows in the order of the
         # claim index. SKIP LOCKED: rows another worker is claiming right now are passed over.
         ids = list(
             session.scalars(
                 sa.select(Delivery.id)
-                .where(expired, in_channels)
+                .where(expired, wanted)
                 .order_by(Delivery.id)
                 .limit(batch_size)
                 .with_for_update(skip_locked=True)
@@ -94,7 +100,7 @@ def claim(
         if len(ids) < batch_size:
             ids += session.scalars(
                 sa.select(Delivery.id)
-                .where(due, in_channels)
+                .where(due, wanted)
                 .order_by(Delivery.next_attempt_at, Delivery.id)
                 .limit(batch_size - len(ids))
                 .with_for_update(skip_locked=True)
@@ -106,7 +112,7 @@ def claim(
         # SQLite: one statement, so the write lock is taken at once and held to the commit.
         chosen = Delivery.id.in_(
             sa.select(Delivery.id)
-            .where(sa.or_(due, expired), in_channels)
+            .where(sa.or_(due, expired), wanted)
             .order_by(Delivery.id)
             .limit(batch_size)
             .scalar_subquery()
@@ -307,6 +313,7 @@ class _Loop:
             await asyncio.gather(*self.in_flight, return_exceptions=True)
             for task in helpers:
                 task.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             unsent = list(self.held)
             try:
                 self.stats.released = await self._db(
@@ -335,7 +342,7 @@ class _Loop:
             await asyncio.sleep(0.05)
         self._stop()
 
-    def _claim_and_build(self, channels: list[str]) -> list[Job]:
+    def _claim_and_build(self, channels: list[str], holding: list[int]) -> list[Job]:
         s = self.settings
         with session_scope(self.engine) as session:  # the claim commits on its own
             deliveries = claim(
@@ -344,6 +351,7 @@ class _Loop:
                 s.worker_batch_size,
                 s.worker_lease_seconds,
                 channels=channels,
+                exclude=holding,
             )
         with session_scope(self.engine) as session:
             return [self.builder.job(session, d) for d in deliveries]
@@ -358,7 +366,7 @@ class _Loop:
             claimed_at = time.monotonic()
             try:
                 jobs = await asyncio.get_running_loop().run_in_executor(
-                    self.claims, self._claim_and_build, room
+                    self.claims, self._claim_and_build, room, list(self.held)
                 )
                 done = (
                     once

@@ -131,8 +131,9 @@ def test_a_killed_worker_loses_nothing_and_duplicates_stay_within_the_concurrenc
         possible = session.scalar(
             sa.select(sa.func.count()).where(Delivery.last_error == POSSIBLE_DUPLICATE)
         )
-    # Every real duplicate is among the deliveries counted as possible duplicates.
-    assert possible is not None and duplicates <= possible == at_kill["sending"]
+    # Every delivery the dead worker held is counted as a possible duplicate (and on a loaded
+    # machine a few more whose lease ran out before the live worker renewed it).
+    assert possible is not None and duplicates <= at_kill["sending"] <= possible
 
 
 def test_sigterm_finishes_in_flight_messages_and_gives_the_rest_back(

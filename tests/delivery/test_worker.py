@@ -284,6 +284,9 @@ def test_a_lease_that_expired_is_claimed_again(engine: Engine) -> None:
     assert {d.id for d in others}.isdisjoint(d.id for d in mine) and len(others) == 4
     time.sleep(0.1)
     with session_scope(engine) as session:
+        # A worker never claims again what it still holds (its lease ran out mid-send).
+        assert claim(session, "crashed", 10, 30, exclude=[d.id for d in mine]) == []
+    with session_scope(engine) as session:
         taken = claim(session, "other", 10, lease_seconds=30)
     assert sorted(d.id for d in taken) == sorted(d.id for d in mine)
     assert {d.lease_owner for d in taken} == {"other"}
