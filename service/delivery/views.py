@@ -168,3 +168,22 @@ def get_report_csv(code: str, session: SessionDep) -> Response:
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="deliveries-{record.code}.csv"'},
     )
+
+
+@router.get(
+    "/{code}/report.pdf",
+    operation_id="notice_delivery_report_pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "tagged PDF"}, **NOT_FOUND},
+)
+def get_report_pdf(code: str, session: SessionDep) -> Response:
+    """The delivery report as PDF: progress, and the people not reached with contact details."""
+    from service.delivery.report_pdf import report_pdf
+
+    record = _notice(session, code)
+    data = report_pdf(session, record, timezone=get_settings().timezone)
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="deliveries-{record.code}.pdf"'},
+    )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -252,3 +254,22 @@ def test_the_stream_sends_progress_until_every_delivery_is_final(
     # Already final: one progress event, then done.
     again = events(client.get(f"/api/v1/notices/{record.code}/progress/stream").text)
     assert [name for name, _ in again] == ["progress", "done"]
+
+
+def test_the_pdf_report_is_tagged_and_lists_who_to_phone(
+    engine: Engine, planned: tuple[NoticeRecord, dict[str, int]], tmp_path: Path
+) -> None:
+    record, ids = planned
+    set_status(engine, ids["Ali"], "failed", "21610: the recipient opted out")
+    response = client_for(engine).get(f"/api/v1/notices/{record.code}/report.pdf")
+    assert response.headers["content-type"] == "application/pdf"
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(response.content)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert "Tagged:          yes" in info.stdout
+    assert f"Leveransrapport {record.code}" in info.stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "Ej nådda (2)" in text and "Ali" in text and "Dana" in text
+    assert "21610" in text
