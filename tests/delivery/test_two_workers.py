@@ -11,8 +11,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from service.delivery.leases import claim
 from service.delivery.models import Delivery
-from service.delivery.worker import claim
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
 from tests.delivery.test_crash_recovery import WorkerProcess, workers

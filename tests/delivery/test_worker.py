@@ -23,8 +23,9 @@ from service.config import Settings
 from service.delivery.cancel import cancel_deliveries
 from service.delivery.dispatch import POSSIBLE_DUPLICATE, RetryPolicy
 from service.delivery.fallback import NOT_REACHED
+from service.delivery.leases import claim
 from service.delivery.models import Delivery
-from service.delivery.worker import claim, run_worker
+from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
 from service.store.database import make_engine, session_scope
