@@ -12,7 +12,7 @@ import typer
 from service.config import get_settings
 from service.content import get_library
 from service.delivery.worker_cli import worker
-from service.notices.service import NoticeInvalid, validate_notice
+from service.notices.service import Notice, NoticeInvalid, validate_notice
 from service.recipients.cli import recipients_app
 
 app = typer.Typer(
@@ -51,6 +51,18 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data
 
 
+def _valid_notice(notice_file: Path) -> tuple[dict[str, Any], Notice]:
+    """The notice file's JSON and the validated notice; exit 2 naming every problem."""
+    raw = _read_json(notice_file)
+    try:
+        return raw, validate_notice(raw, get_library())
+    except NoticeInvalid as exc:
+        typer.echo(f"error: {notice_file} is not a valid notice; nothing was sent:", err=True)
+        for problem in exc.problems:
+            typer.echo(f"  - {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
@@ -81,13 +93,7 @@ def render(
     from service.variants.service import render_notice, report_dict, write_report
 
     library = get_library()
-    try:
-        notice = validate_notice(_read_json(notice_file), library)
-    except NoticeInvalid as exc:
-        typer.echo(f"error: {notice_file} is not a valid notice:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    _raw, notice = _valid_notice(notice_file)
     report = render_notice(notice, library)
     report_path = write_report(report, out)
     summary = report_dict(report)["summary"]
@@ -241,14 +247,7 @@ def send(
 
     library = get_library()
     settings = get_settings()
-    raw = _read_json(notice_file)
-    try:
-        notice = validate_notice(raw, library)
-    except NoticeInvalid as exc:
-        typer.echo(f"error: {notice_file} is not a valid notice; nothing was sent:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    raw, notice = _valid_notice(notice_file)
     try:
         data = recipients.read_bytes()
     except OSError as exc:
@@ -291,10 +290,7 @@ def print_pack(
     library = get_library()
     if audience not in library.audiences:
         raise _fail_input(f"unknown audience {audience!r}; known: {', '.join(library.audiences)}")
-    try:
-        notice = validate_notice(_read_json(notice_file), library)
-    except NoticeInvalid as exc:
-        raise _fail_input(f"{notice_file} is not a valid notice: {exc}") from None
+    _raw, notice = _valid_notice(notice_file)
     public_url = f"{get_settings().public_base_url}/n/{code}" if code else None
     plan = plan_print_pack(notice, library, audience, public_url=public_url)
     out.write_bytes(build_print_pack(notice, library, audience, public_url=public_url))
@@ -348,14 +344,7 @@ def deliver(
 
     library = get_library()
     settings = get_settings()
-    raw = _read_json(notice_file)
-    try:
-        notice = validate_notice(raw, library)
-    except NoticeInvalid as exc:
-        typer.echo(f"error: {notice_file} is not a valid notice; nothing was sent:", err=True)
-        for problem in exc.problems:
-            typer.echo(f"  - {problem}", err=True)
-        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    raw, notice = _valid_notice(notice_file)
     upgrade(settings.effective_database_url)
     failed = [c for c in render_notice(notice, library).checks if not c.passed]
     for check in failed[:MAX_FAILURES_SHOWN]:
