@@ -285,7 +285,7 @@ def print_pack(
     code: Annotated[str | None, typer.Option(help="public code, for the QR code link")] = None,
 ) -> None:
     """Write one PDF with every language of a notice for an audience, for staff to hand out."""
-    from service.channels.print.pack import build_print_pack, plan_print_pack
+    from service.channels.print.pack import plan_print_pack, write_print_pack
 
     library = get_library()
     if audience not in library.audiences:
@@ -293,7 +293,7 @@ def print_pack(
     _raw, notice = _valid_notice(notice_file)
     public_url = f"{get_settings().public_base_url}/n/{code}" if code else None
     plan = plan_print_pack(notice, library, audience, public_url=public_url)
-    out.write_bytes(build_print_pack(notice, library, audience, public_url=public_url))
+    out.write_bytes(write_print_pack(plan, library))
     typer.echo(f"wrote {out}: {', '.join(plan.languages)}")
     for language, reason in plan.left_out.items():
         typer.echo(f"left out {language}: {reason}")

@@ -102,6 +102,13 @@ def build_print_pack(
     plan = plan_print_pack(notice, library, audience_id, public_url=public_url)
     if not plan.variants:
         raise ValueError(f"no language can be printed for {audience_id}: {plan.left_out}")
+    return write_print_pack(plan, library)
+
+
+def write_print_pack(plan: PackPlan, library: ContentLibrary) -> bytes:
+    """Lay out and write a planned pack (callers that show the plan first render it once)."""
+    if not plan.variants:
+        raise ValueError(f"no language can be printed: {plan.left_out}")
     documents, page_languages = [], []  # pages and the language tag of each page
     for variant in plan.variants:
         language = library.languages[variant.key.language]
