@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # WeasyPrint needs HarfBuzz's subsetter and fonts for Arabic, Persian and Ethiopic; the tests need
-# poppler (pdfinfo, pdffonts, pdftotext) and Debian's Chromium (axe-core accessibility audits).
-DEBIAN_PACKAGES ?= chromium fonts-noto-core libharfbuzz-subset0 poppler-utils
+# poppler (pdfinfo, pdffonts, pdftotext), Debian's Chromium (axe-core accessibility audits) and
+# faketime (the suite is run again with the machine's clock a year ahead).
+DEBIAN_PACKAGES ?= chromium faketime fonts-noto-core libharfbuzz-subset0 poppler-utils
 
 .PHONY: run test lint bench setup system-packages messages clean
 

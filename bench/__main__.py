@@ -16,7 +16,7 @@ from service.readability.service import check_text
 from service.variants.service import render_notice
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAT_WAVE = ROOT.parent / "shared" / "scenarios" / "heat_wave_exercise.json"
+HEAT_WAVE = ROOT / "demo" / "notices" / "heat_wave_exercise.json"
 SMS_TEXT = (
     "ÖVNING: Vi stänger av vattnet i Skultuna måndag 23 november från kl. 10.00 till ungefär "
     "kl. 16.00. Fyll flaskor innan dess. Vatten finns vid Skultuna skola, Kyrkvägen 1 och "

@@ -43,7 +43,7 @@ AUDIENCES = [
 
 def recipients(count: int) -> Iterator[list[dict[str, Any]]]:
     """Register rows in batches of 5,000: a mix of languages, audiences, areas and contacts."""
-    from service.notices.models import utcnow
+    from service.clock import utcnow
 
     now = utcnow()
     batch: list[dict[str, Any]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -25,8 +26,17 @@ class Settings(BaseSettings):
         description="folder holding audiences/, message_templates/ and locales/",
     )
     timezone: str = "Europe/Stockholm"
+    clock_start: datetime | None = Field(
+        None,
+        description="start the clock at this time (with offset) and let it run; for demos and "
+        "exercises. Empty means the system clock",
+    )
     municipality_name: str = "Västerås stad"
-    public_base_url: str = "http://127.0.0.1:8000"
+    public_base_url: str = Field(
+        "",
+        description="https address of the public pages (links in SMS, e-mail, print, the Twilio "
+        "callback); empty follows the running server's address (see notices.links)",
+    )
 
     # Transports: `outbox` writes every message under var/outbox/ (the credential-free default).
     sms_transport: str = Field("outbox", pattern="^(outbox|twilio)$")

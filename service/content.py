@@ -13,6 +13,7 @@ from service.audiences.schemas import AudienceProfile
 from service.audiences.service import load_audiences
 from service.config import Settings, get_settings
 from service.notices.scenarios import ScenarioSpec, load_scenarios
+from service.recipients.areas import AreaMap, load_areas
 from service.rendering.environment import make_environment
 from service.rendering.languages import Language, load_languages
 
@@ -28,6 +29,7 @@ class ContentLibrary:
     environment: SandboxedEnvironment
     timezone: ZoneInfo
     municipality: str
+    areas: AreaMap
 
     @property
     def locales_dir(self) -> Path:
@@ -46,6 +48,7 @@ def load_library(root: Path, timezone: str, municipality: str) -> ContentLibrary
         environment=make_environment(root / "message_templates"),
         timezone=ZoneInfo(timezone),
         municipality=municipality,
+        areas=load_areas(root / "areas.toml"),
     )
 
 

@@ -6,19 +6,45 @@ import json
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from service.clock import FrozenClock, ShiftedClock, set_clock
 from service.content import ContentLibrary, get_library
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_SCENARIOS = ROOT.parent / "shared" / "scenarios"
+# The sample notices the product must accept (copied in: the project stands alone).
+SAMPLE_NOTICES = ROOT / "demo" / "notices"
 POSTGRES_URL = os.environ.get(
     "KLARVARSEL_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+# Every test runs at this time, whatever the date on the machine: before every sample notice
+# starts, so their texts are in the future tense. A test that needs another time pins its own.
+TEST_NOW = datetime.fromisoformat("2026-11-23T08:00:00+01:00")
+
+
+@pytest.fixture(autouse=True)
+def pinned_clock() -> Iterator[ShiftedClock]:
+    """The service clock starts at TEST_NOW and runs (workers and retries need time to pass)."""
+    clock = ShiftedClock(TEST_NOW)
+    set_clock(clock)
+    yield clock
+    set_clock(None)
+
+
+@pytest.fixture
+def frozen_clock() -> Iterator[FrozenClock]:
+    """A clock that stands still at TEST_NOW until the test moves it."""
+    clock = FrozenClock(TEST_NOW)
+    set_clock(clock)
+    yield clock
+    set_clock(None)
 
 
 @pytest.fixture(scope="session")

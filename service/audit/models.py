@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.notices.models import utcnow
+from service.clock import utcnow
 from service.store.database import Base
 
 

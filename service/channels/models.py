@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.notices.models import utcnow
+from service.clock import utcnow
 from service.store.database import Base
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.channels.base import OutgoingMessage, SendResult, mask_address
 from service.channels.models import SentMessage
-from service.notices.models import utcnow
+from service.clock import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -100,9 +100,10 @@ def _update_delivery(
 ) -> None:
     """Move the delivery that sent this message to delivered or failed (and fall back)."""
     from service.content import get_library
-    from service.delivery.fallback import fall_back, load_notice
+    from service.delivery.fallback import fall_back
     from service.delivery.models import Delivery, DeliveryStatus
     from service.notices.models import NoticeRecord
+    from service.notices.publish import load_stored_notice
 
     delivered = status == "delivered"
     delivery = session.scalars(
@@ -122,7 +123,7 @@ def _update_delivery(
     record = session.get(NoticeRecord, delivery.notice_id)
     if record is not None:
         library = get_library()
-        fall_back(session, delivery, load_notice(record, library), library)
+        fall_back(session, delivery, load_stored_notice(record, library), library)
     session.flush()
 
 

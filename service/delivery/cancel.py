@@ -7,8 +7,8 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from service.clock import utcnow
 from service.delivery.models import Delivery, DeliveryStatus
-from service.notices.models import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import sessionmaker
@@ -11,10 +12,47 @@ from sqlalchemy.orm import sessionmaker
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.planning import PlanPreview, PlanSummary, plan_deliveries, preview_plan
-from service.notices.publish import publish_notice
+from service.notices.links import notice_url
+from service.notices.models import NoticeRecord
+from service.notices.publish import content_hash, find_duplicate, next_code, publish_notice
 from service.notices.service import Notice
 from service.recipients.areas import load_areas
 from service.store.database import get_engine, session_scope
+from service.variants.service import NoticeReport, render_notice
+
+
+@dataclass(frozen=True)
+class DeliveryPreview:
+    """Everything `deliver` shows before it publishes: the code, checks and the plan."""
+
+    code: str
+    url: str
+    duplicate_of: NoticeRecord | None
+    report: NoticeReport
+    plan: PlanPreview
+
+
+def prepare(
+    notice: Notice, raw: dict[str, Any], library: ContentLibrary, settings: Settings
+) -> DeliveryPreview:
+    """The code the notice would be published under, its checked variants and its plan.
+
+    The variants are rendered with the notice's real public link, so the characters and SMS
+    segments shown are those that will be sent.
+    """
+    with session_scope() as session:
+        digest = content_hash(raw)
+        duplicate = find_duplicate(session, digest)
+        if duplicate is not None:
+            session.expunge(duplicate)
+        code = next_code(session, digest)
+        url = notice_url(settings, code)
+        plan = preview_plan(
+            session, notice, library, load_areas(settings.areas_file), settings, public_url=url
+        )
+    return DeliveryPreview(
+        code, url, duplicate, render_notice(notice, library, public_url=url), plan
+    )
 
 
 def describe_preview(preview: PlanPreview, echo: Callable[[str], Any]) -> None:
@@ -34,18 +72,21 @@ def describe_preview(preview: PlanPreview, echo: Callable[[str], Any]) -> None:
         echo(f"UNREACHABLE {problem.recipient.name}: {problem.reason}")
 
 
-def preview(notice: Notice, library: ContentLibrary, settings: Settings) -> PlanPreview:
-    """The plan for `notice` against the register; writes nothing."""
-    with session_scope() as session:
-        return preview_plan(session, notice, library, load_areas(settings.areas_file), settings)
-
-
 def publish_and_plan(
-    notice: Notice, raw: dict[str, Any], library: ContentLibrary, settings: Settings, actor: str
+    notice: Notice,
+    raw: dict[str, Any],
+    library: ContentLibrary,
+    settings: Settings,
+    actor: str,
+    *,
+    repeat: bool = False,
 ) -> tuple[str, PlanSummary]:
-    """Store the notice under its public code and plan every delivery; returns the code."""
+    """Store the notice under its public code and plan every delivery; returns the code.
+
+    Raises DuplicateNotice when the same content was published before and `repeat` is False.
+    """
     with session_scope() as session:
-        record = publish_notice(session, notice, raw, actor=actor, source="cli")
+        record = publish_notice(session, notice, raw, actor=actor, source="cli", repeat=repeat)
         session.expunge(record)
     factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
     summary = plan_deliveries(

@@ -24,13 +24,16 @@ from sqlalchemy.orm import Session
 from service.audiences.schemas import Register, Role
 from service.channels.base import Attachment, OutgoingMessage, SendResult, Transport, TransportError
 from service.channels.status import record_sent_many
+from service.clock import utcnow
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.choose import Assignment
-from service.delivery.fallback import fall_back, load_notice
+from service.delivery.fallback import fall_back
 from service.delivery.models import Delivery, DeliveryStatus
-from service.delivery.send_now import outgoing, page_url
-from service.notices.models import NoticeRecord, utcnow
+from service.delivery.send_now import outgoing
+from service.notices.links import notice_url, variant_url
+from service.notices.models import NoticeRecord
+from service.notices.publish import load_stored_notice
 from service.notices.schemas import Channel
 from service.notices.service import Notice
 from service.recipients.schemas import Recipient
@@ -125,7 +128,7 @@ class MessageBuilder:
             record = session.get(NoticeRecord, notice_id)
             if record is None:
                 raise LookupError(f"notice {notice_id} does not exist")
-            self._notices[notice_id] = (load_notice(record, self.library), record.code)
+            self._notices[notice_id] = (load_stored_notice(record, self.library), record.code)
         return self._notices[notice_id]
 
     def _variant(
@@ -134,7 +137,7 @@ class MessageBuilder:
         if (notice_id, key) not in self._variants:
             if len(self._variants) > _CACHE_LIMIT:
                 self._variants.clear()
-            url = page_url(f"{self.settings.public_base_url}/n/{code}", key)
+            url = variant_url(notice_url(self.settings, code), key)
             self._variants[notice_id, key] = render_variant(
                 notice, key, self.library, public_url=url
             )

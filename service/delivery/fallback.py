@@ -17,9 +17,8 @@ from sqlalchemy.orm import Session
 from service.content import ContentLibrary
 from service.delivery.choose import SENT_CHANNELS
 from service.delivery.models import Delivery, DeliveryStatus
-from service.notices.models import NoticeRecord
 from service.notices.schemas import Channel
-from service.notices.service import Notice, validate_notice
+from service.notices.service import Notice
 from service.recipients.models import RecipientRecord
 from service.variants.plan import variant_key
 
@@ -34,11 +33,6 @@ _UNDERWAY = (
     DeliveryStatus.sent,
     DeliveryStatus.delivered,
 )
-
-
-def load_notice(record: NoticeRecord, library: ContentLibrary) -> Notice:
-    """The validated notice a stored record holds."""
-    return validate_notice(record.payload, library)
 
 
 def not_reached_reason(audience: str, library: ContentLibrary) -> str:

@@ -2,7 +2,9 @@
 
 On PostgreSQL claims use `FOR UPDATE SKIP LOCKED`, so any number of workers never hold the same
 delivery; on SQLite one worker runs. Lease times come from the database clock where it has one,
-so a worker whose own clock runs fast cannot take over live leases.
+so a worker whose own clock runs fast cannot take over live leases. When a delivery is due
+(`next_attempt_at`) is the service's own clock (service.clock), which wrote it: each column is
+written and compared by the same clock.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from service.clock import utcnow
 from service.delivery.dispatch import (
     POSSIBLE_DUPLICATE,
 )
 from service.delivery.models import Delivery, DeliveryStatus
-from service.notices.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -47,8 +49,8 @@ def claim(
     again (its lease may have run out while the provider was slow to answer). Call in a
     transaction of its own; the claim holds once it commits.
     """
-    now = _clock(session)
-    due = sa.and_(Delivery.status == DeliveryStatus.planned, Delivery.next_attempt_at <= now)
+    now = _lease_clock(session)
+    due = sa.and_(Delivery.status == DeliveryStatus.planned, Delivery.next_attempt_at <= utcnow())
     expired = sa.and_(Delivery.status == DeliveryStatus.sending, Delivery.lease_expires_at < now)
     wanted = sa.and_(
         Delivery.channel.in_(channels) if channels else sa.true(),
@@ -93,7 +95,7 @@ def claim(
             status=DeliveryStatus.sending,
             lease_owner=worker_id,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
-            updated_at=now,
+            updated_at=utcnow(),
             # Read before the update: a row that was `sending` is taken over from a dead worker.
             last_error=sa.case(
                 (Delivery.status == DeliveryStatus.sending, POSSIBLE_DUPLICATE),
@@ -115,12 +117,12 @@ def renew_leases(
     """Extend the lease on those of `ids` still ours; the rest were cancelled or taken over."""
     if not ids:
         return set()
-    now = _clock(session)
+    now = _lease_clock(session)
     return set(
         session.scalars(
             sa.update(Delivery)
             .where(*_ours(worker_id, ids))
-            .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=now)
+            .values(lease_expires_at=now + timedelta(seconds=lease_seconds), updated_at=utcnow())
             .returning(Delivery.id)
             .execution_options(synchronize_session=False)
         )
@@ -154,8 +156,8 @@ def work_left(session: Session) -> bool:
     return found is not None
 
 
-def _clock(session: Session) -> Any:
-    """Now, by the database's clock on PostgreSQL.
+def _lease_clock(session: Session) -> Any:
+    """Now for leases: the database's clock on PostgreSQL, the service clock on SQLite.
 
     Workers on every machine share that clock, so one whose own clock runs ahead cannot take
     over leases that have not expired.

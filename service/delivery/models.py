@@ -12,7 +12,7 @@ from enum import StrEnum
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.notices.models import utcnow
+from service.clock import utcnow
 from service.store.database import Base
 
 

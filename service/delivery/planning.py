@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from service.audiences.schemas import AudienceProfile
 from service.channels.sms.encoding import analyse_sms
+from service.clock import utcnow
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.cancel import cancel_deliveries
@@ -49,9 +50,8 @@ from service.delivery.choose import (
 )
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.models import Delivery, DeliveryStatus
-from service.delivery.send_command import placeholder_url
-from service.delivery.send_now import page_url
-from service.notices.models import NoticeRecord, utcnow
+from service.notices.links import variant_url
+from service.notices.models import NoticeRecord
 from service.notices.schemas import Channel
 from service.notices.service import Notice
 from service.recipients.areas import AreaMap
@@ -152,9 +152,18 @@ def plan_recipients(
 
 
 def preview_plan(
-    session: Session, notice: Notice, library: ContentLibrary, areas: AreaMap, settings: Settings
+    session: Session,
+    notice: Notice,
+    library: ContentLibrary,
+    areas: AreaMap,
+    settings: Settings,
+    *,
+    public_url: str,
 ) -> PlanPreview:
-    """Counts, unreachable people, SMS segments and cost of planning `notice`; writes nothing."""
+    """Counts, unreachable people, SMS segments and cost of planning `notice`; writes nothing.
+
+    `public_url` is the page the notice will be published at, so SMS sizes are the real ones.
+    """
     preview = PlanPreview()
     for planned in plan_recipients(session, notice, library, areas):
         if planned is None:
@@ -172,11 +181,11 @@ def preview_plan(
         preview.by_audience[a.audience.id] += 1
         preview.by_variant[a.key] += 1
         preview.with_fallback += planned.fallbacks > 0
-    # Each SMS variant is rendered once, with a link as long as the real one will be.
-    url = placeholder_url(settings)
+    # Each SMS variant is rendered once, with the link it will carry.
     for key, count in preview.by_variant.items():
         if key.channel == Channel.sms:
-            text = render_variant(notice, key, library, public_url=page_url(url, key)).text
+            url = variant_url(public_url, key)
+            text = render_variant(notice, key, library, public_url=url).text
             preview.sms_segments += analyse_sms(text).segments * count
     preview.cost_sek = preview.sms_segments * settings.sms_price_per_segment_sek
     return preview

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -11,6 +10,7 @@ from sqlalchemy.orm import Session
 from weasyprint import HTML
 
 from service.channels.print.pdf import OfflineResources, write_tagged_pdf
+from service.clock import utcnow
 from service.delivery.tracking import STATUSES, not_reached, progress
 from service.notices.models import NoticeRecord
 
@@ -26,7 +26,7 @@ def report_pdf(session: Session, notice: NoticeRecord, *, timezone: str) -> byte
     html = _TEMPLATES.get_template("report.html").render(
         code=notice.code,
         scenario=notice.scenario,
-        generated=datetime.now(UTC).astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H.%M"),
+        generated=utcnow().astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H.%M"),
         progress=counts,
         statuses=list(STATUSES),
         sections=[

@@ -10,7 +10,8 @@ from service.channels.base import Transport
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.send_now import SendOutcome, SendPlan, plan_send, send_plan
-from service.notices.publish import CODE_LENGTH, publish_notice
+from service.notices.links import notice_url
+from service.notices.publish import publish_notice
 from service.notices.schemas import Channel
 from service.notices.service import Notice
 from service.recipients.schemas import Recipient
@@ -52,11 +53,6 @@ def make_transports(settings: Settings) -> dict[Channel, Transport]:
     }
 
 
-def placeholder_url(settings: Settings) -> str:
-    """A public URL as long as the real one will be, for counting SMS segments in a dry run."""
-    return f"{settings.public_base_url}/n/{'X' * CODE_LENGTH}"
-
-
 def publish_and_send(
     notice: Notice,
     raw: dict[str, Any],
@@ -73,7 +69,7 @@ def publish_and_send(
     with session_scope() as session:
         stored = publish_notice(session, notice, raw, actor=actor, source="cli")
         code = stored.code
-    plan = plan_send(notice, recipients, library, f"{settings.public_base_url}/n/{code}")
+    plan = plan_send(notice, recipients, library, notice_url(settings, code))
     outcome = asyncio.run(send_plan(plan, make_transports(settings), code))
     with session_scope() as session:
         for _assignment, message, result in outcome.sent:

@@ -11,7 +11,6 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 
-from service.audiences.schemas import Register
 from service.channels.base import (
     Attachment,
     OutgoingMessage,
@@ -22,6 +21,7 @@ from service.channels.base import (
 from service.channels.sms.encoding import analyse_sms
 from service.content import ContentLibrary
 from service.delivery.choose import Assignment, Unreachable, assign
+from service.notices.links import variant_url
 from service.notices.schemas import Channel
 from service.notices.service import Notice
 from service.recipients.schemas import Recipient
@@ -64,16 +64,6 @@ class SendOutcome:
     failed: list[tuple[Assignment, str]] = field(default_factory=list)
 
 
-def page_url(public_url: str | None, key: VariantKey) -> str | None:
-    """The public page in the variant's language and register, so a link opens the right text."""
-    if public_url is None:
-        return None
-    query = [f"lang={key.language}"] if key.language != "sv" else []
-    if key.register == Register.easy_read:
-        query.append("easy=1")
-    return public_url + ("?" + "&".join(query) if query else "")
-
-
 def plan_send(
     notice: Notice, recipients: list[Recipient], library: ContentLibrary, public_url: str | None
 ) -> SendPlan:
@@ -89,7 +79,7 @@ def plan_send(
     checks: dict[tuple[VariantKey, str], VariantCheck] = {}
     for a in assignments:
         if a.key not in variants:
-            url = page_url(public_url, a.key)
+            url = variant_url(public_url, a.key)
             variants[a.key] = render_variant(notice, a.key, library, public_url=url)
         if (a.key, a.audience.id) not in checks:
             variant = variants[a.key]
@@ -119,7 +109,7 @@ def pdf_attachments(
             continue
         key = variant_key(a.audience, a.key.language, Channel.print)
         if key not in pdfs:
-            variant = render_variant(notice, key, library, public_url=page_url(public_url, key))
+            variant = render_variant(notice, key, library, public_url=variant_url(public_url, key))
             data = render_pdf(
                 variant, title=variant.subject, language=library.languages[key.language]
             )

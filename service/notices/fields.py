@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from service.notices.scenarios import FieldSpec, FieldType, ScenarioSpec
+from service.notices.schemas import PHONE_RE
 
 # Swedish numbers are written many ways (021-39 00 00, +46 21 39 00 00, 112); keep the text as
-# written but refuse anything that is not digits and the usual separators.
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,30}$")
+# written but refuse anything that is not digits and the usual separators (PHONE_RE).
 
 
 class FieldError(ValueError):
@@ -72,12 +71,14 @@ def _parse_list(spec: FieldSpec, value: Any) -> list[str]:
         raise FieldError("must be a list of one or more texts")
     if len(value) > spec.max_items:
         raise FieldError(f"has {len(value)} items; at most {spec.max_items} are allowed")
-    items = []
+    items, problems = [], []
     for index, item in enumerate(value):
         try:
             items.append(_parse_text(spec, item))
         except FieldError as exc:
-            raise FieldError(f"item {index + 1} {exc}") from None
+            problems.append(f"item {index + 1} {exc}")
+    if problems:
+        raise FieldError("; ".join(problems))  # every bad item at once, not just the first
     return items
 
 
@@ -86,7 +87,15 @@ def _parse_translated(spec: FieldSpec, value: Any) -> dict[str, str]:
         raise FieldError('must give the text per language, e.g. {"sv": "...", "en": "..."}')
     if not isinstance(value, dict) or not value:
         raise FieldError("must map language tags to texts")
-    return {str(lang): _parse_text(spec, text) for lang, text in value.items()}
+    texts, problems = {}, []
+    for lang, text in value.items():
+        try:
+            texts[str(lang)] = _parse_text(spec, text)
+        except FieldError as exc:
+            problems.append(f"{lang} {exc}")
+    if problems:
+        raise FieldError("; ".join(problems))
+    return texts
 
 
 def parse_value(spec: FieldSpec, value: Any, tz: ZoneInfo) -> Any:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.clock import utcnow
 from service.store.database import Base
-
-
-def utcnow() -> datetime:
-    """Now, in UTC (every stored time is UTC)."""
-    return datetime.now(UTC)
 
 
 class NoticeRecord(Base):
@@ -29,5 +25,7 @@ class NoticeRecord(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft")
     references_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # sha256 of the submitted content (see notices.publish.content_hash): a repeat is refused.
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))

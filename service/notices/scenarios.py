@@ -45,6 +45,11 @@ class FieldSpec(BaseModel):
     minimum: float | None = None
     maximum: float | None = None
     after: str | None = Field(None, description="another date/datetime field this must follow")
+    deadline: bool = Field(
+        False,
+        description="a time people must act by: once it has passed, the templates leave it out "
+        "and the preview warns",
+    )
 
     @model_validator(mode="after")
     def _choices_for_choice(self) -> FieldSpec:

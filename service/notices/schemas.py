@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
+
+# Limits on every part of a notice (documented in the README). A note is read on a phone: a
+# thousand characters is two screens; anything longer belongs on a web page.
+NOTE_MAX_LENGTH = 1000
+CODE_MAX_LENGTH = 64
+MAX_LIST_ITEMS = 50
+URL_MAX_LENGTH = 500
+PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()\-]{1,30}$")
+EMAIL_RE = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
+
+Code = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH)]
+Url = Annotated[HttpUrl, Field(max_length=URL_MAX_LENGTH)]
 
 
 class MessageType(StrEnum):
@@ -71,8 +84,24 @@ class Contact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str | None = Field(None, max_length=40, examples=["021-39 00 00"])
-    web: HttpUrl | None = None
+    web: Url | None = None
     email: str | None = Field(None, max_length=200)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone_digits(cls, phone: str | None) -> str | None:
+        if phone is not None and not PHONE_RE.match(phone.strip()):
+            raise ValueError(
+                "is not a phone number: use digits, spaces, +, - and brackets (021-39 00 00)"
+            )
+        return phone.strip() if phone else phone
+
+    @field_validator("email")
+    @classmethod
+    def _email_address(cls, email: str | None) -> str | None:
+        if email is not None and not EMAIL_RE.match(email.strip()):
+            raise ValueError("is not an e-mail address such as kris@vasteras.se")
+        return email.strip() if email else email
 
     @model_validator(mode="after")
     def _one_way_at_least(self) -> Contact:
@@ -89,28 +118,33 @@ class CrisisNoticeIn(BaseModel):
     scenario: str = Field(min_length=1, max_length=64, examples=["water_outage"])
     message_type: MessageType = MessageType.alert
     references: str | None = Field(
-        None, description="code of the first notice; required for update, all_clear, cancel"
+        None,
+        max_length=16,
+        description="code of the first notice; required for update, all_clear, cancel",
     )
     mode: Mode = Mode.actual
     severity: Severity = Severity.unknown
     urgency: Urgency = Urgency.unknown
     certainty: Certainty = Certainty.unknown
-    areas: list[str] = Field(min_length=1)
+    areas: list[Code] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
     fields: dict[str, Any] = Field(default_factory=dict)
     contact: Contact
-    audiences: list[str] = Field(min_length=1)
-    languages: list[str] = Field(min_length=1)
-    channels: list[Channel] = Field(min_length=1)
-    note: dict[str, str] = Field(
-        default_factory=dict, description="optional free text per language (BCP 47 tag -> text)"
+    audiences: list[Code] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    languages: list[Code] = Field(min_length=1, max_length=MAX_LIST_ITEMS)
+    channels: list[Channel] = Field(min_length=1, max_length=len(Channel))
+    note: dict[Code, Annotated[str, Field(max_length=NOTE_MAX_LENGTH)]] = Field(
+        default_factory=dict,
+        max_length=MAX_LIST_ITEMS,
+        description=f"optional free text per language (BCP 47 tag -> text, at most "
+        f"{NOTE_MAX_LENGTH} characters)",
     )
-    sign_language_url: HttpUrl | None = Field(
+    sign_language_url: Url | None = Field(
         None, description="link to the notice in Swedish Sign Language (teckenspråk)"
     )
     sent_at: datetime | None = Field(None, description="defaults to the time of rendering")
     expires_at: datetime | None = None
 
-    @field_validator("areas", "audiences", "languages")
+    @field_validator("areas", "audiences", "languages", "channels")
     @classmethod
     def _no_duplicates(cls, values: list[str]) -> list[str]:
         seen = [v for i, v in enumerate(values) if v in values[:i]]

@@ -35,7 +35,10 @@ _URL_END = r"[^\s<>\"'()\[\].,;:!?]"
 _ADDRESS = (
     rf"(?:https?://|www\.)[^\s<>\"'()\[\]]*{_URL_END}"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|[^\W_][\w-]*(?:\.[\w-]+)*\.(?:se|nu|com|org|net|eu|fi|no|dk|info|gov|io)\b"
+    # A host: a domain we know the ending of, an IP address or localhost (a test server's link
+    # is still one address), with an optional port and path.
+    r"|(?:[^\W_][\w-]*(?:\.[\w-]+)*\.(?:se|nu|com|org|net|eu|fi|no|dk|info|gov|io)\b"
+    r"|\d{1,3}(?:\.\d{1,3}){3}(?=[:/])|localhost(?=[:/]))(?::\d{1,5})?"
     rf"(?:/[^\s<>\"'()\[\]]*{_URL_END})?"
 )
 _TOKEN = re.compile(rf"(?P<address>{_ADDRESS})|{_ALNUM}+(?:{_CONNECTOR}{_ALNUM}+)*")

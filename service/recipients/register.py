@@ -21,8 +21,9 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from service.audit.service import record
+from service.clock import utcnow
 from service.delivery.models import Delivery
-from service.notices.models import NoticeRecord, utcnow
+from service.notices.models import NoticeRecord
 from service.recipients.csv_import import COLUMNS, FORMULA_STARTS, CsvResult, RecipientRow, RowError
 from service.recipients.models import RecipientRecord
 

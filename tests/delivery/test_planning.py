@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -33,10 +34,11 @@ from service.recipients.models import RecipientRecord
 from service.recipients.service import recipient_key
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
-from tests.conftest import ROOT, SHARED_SCENARIOS, load_json
+from tests.conftest import ROOT, SAMPLE_NOTICES, load_json
 
 SETTINGS = Settings(secret_key="test-secret", sms_price_per_segment_sek=0.5)
-CARE_HOME = SHARED_SCENARIOS / "care_home_power_cut.json"  # vasteras-centrum; sv, en, ar, fi
+URL = "https://kris.vasteras.se/n/ABC234"  # the page a previewed notice would be published at
+CARE_HOME = SAMPLE_NOTICES / "care_home_power_cut.json"  # vasteras-centrum; sv, en, ar, fi
 WATER = ROOT / "message_templates" / "water_outage" / "example.json"
 NESTED_AREAS = """
 [kommun]
@@ -138,6 +140,7 @@ def test_a_notice_to_an_area_reaches_only_recipients_inside_it(
 ) -> None:
     (tmp_path / "areas.toml").write_text(NESTED_AREAS, "utf-8")
     nested = load_areas(tmp_path / "areas.toml")
+    library = dataclasses.replace(library, areas=nested)  # notices are validated against it
     register(
         engine,
         person("Village", phone="+46701000001", areas=["norr-by"]),
@@ -153,7 +156,9 @@ def test_a_notice_to_an_area_reaches_only_recipients_inside_it(
     assert sorted(delivered_to(engine, record.id)) == ["Both", "North", "Village"]
     whole = notice_raw(WATER, areas=["kommun"])
     with session_scope(engine) as session:
-        preview = preview_plan(session, validate_notice(whole, library), library, nested, SETTINGS)
+        preview = preview_plan(
+            session, validate_notice(whole, library), library, nested, SETTINGS, public_url=URL
+        )
     assert preview.recipients == 4  # not Elsewhere, not the inactive row
 
 
@@ -219,7 +224,9 @@ def test_languages_registers_roles_and_the_first_channel_are_chosen_as_specified
     # A notice without easy-read gives Anna the version it has, and the preview says so.
     raw = notice_raw(audiences=["relatives", "care-staff", "hearing-impaired", "general-public"])
     with session_scope(engine) as session:
-        preview = preview_plan(session, validate_notice(raw, library), library, areas, SETTINGS)
+        preview = preview_plan(
+            session, validate_notice(raw, library), library, areas, SETTINGS, public_url=URL
+        )
     assert preview.left_out == Counter({"easy-read": 1})  # Ali and Ayaan are not reached
 
 
@@ -271,7 +278,7 @@ def test_unreachable_people_are_listed_with_the_reason(
     raw = notice_raw()
     record, notice = publish(engine, library, raw)
     with session_scope(engine) as session:
-        preview = preview_plan(session, notice, library, areas, SETTINGS)
+        preview = preview_plan(session, notice, library, areas, SETTINGS, public_url=URL)
     (problem,) = preview.unreachable
     assert problem.recipient.name == "No contact"
     assert "no sms or email" in problem.reason
@@ -300,7 +307,7 @@ def test_the_preview_counts_equal_what_planning_inserts(
     register(engine, *people)
     record, notice = publish(engine, library, notice_raw())
     with session_scope(engine) as session:
-        preview = preview_plan(session, notice, library, areas, SETTINGS)
+        preview = preview_plan(session, notice, library, areas, SETTINGS, public_url=URL)
         assert session.scalar(sa.select(sa.func.count()).select_from(Delivery)) == 0
     summary = plan(engine, record, notice, library, areas, batch_size=7, batch_seconds=60)
     rows = [d for group in delivered_to(engine, record.id).values() for d in group]

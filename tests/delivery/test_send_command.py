@@ -15,7 +15,7 @@ from service.cli import app
 from service.config import get_settings
 from service.notices.models import NoticeRecord
 from service.store.database import get_engine, make_engine
-from tests.conftest import SHARED_SCENARIOS
+from tests.conftest import SAMPLE_NOTICES
 
 runner = CliRunner()
 RECIPIENTS = (
@@ -43,7 +43,7 @@ def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def send(tmp_path: Path, *extra: str) -> tuple[int, str]:
     recipients = tmp_path / "recipients.csv"
     recipients.write_text(RECIPIENTS, "utf-8")
-    notice = str(SHARED_SCENARIOS / "care_home_power_cut.json")
+    notice = str(SAMPLE_NOTICES / "care_home_power_cut.json")
     result = runner.invoke(app, ["send", notice, "--recipients", str(recipients), *extra])
     return result.exit_code, result.output
 
@@ -97,7 +97,7 @@ def test_a_bad_recipient_row_means_nothing_is_sent(tmp_path: Path, var_dir: Path
         app,
         [
             "send",
-            str(SHARED_SCENARIOS / "care_home_power_cut.json"),
+            str(SAMPLE_NOTICES / "care_home_power_cut.json"),
             "--recipients",
             str(recipients),
         ],

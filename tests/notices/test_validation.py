@@ -8,7 +8,7 @@ import pytest
 
 from service.content import ContentLibrary
 from service.notices.service import NoticeInvalid, validate_notice
-from tests.conftest import SHARED_SCENARIOS, load_json
+from tests.conftest import SAMPLE_NOTICES, load_json
 
 
 def problems(raw: dict[str, Any], library: ContentLibrary) -> dict[str, str]:
@@ -17,7 +17,7 @@ def problems(raw: dict[str, Any], library: ContentLibrary) -> dict[str, str]:
     return {p.location: p.message for p in caught.value.problems}
 
 
-@pytest.mark.parametrize("path", sorted(SHARED_SCENARIOS.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", sorted(SAMPLE_NOTICES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_shared_sample_notice_is_accepted(path: Any, library: ContentLibrary) -> None:
     notice = validate_notice(load_json(path), library)
     assert notice.scenario.id == load_json(path)["scenario"]

@@ -114,7 +114,7 @@ def test_note_without_translation_is_shown_in_swedish_and_marked(
     library: ContentLibrary,
 ) -> None:
     notice = validate_notice(
-        load_json(ROOT.parent / "shared" / "scenarios" / "water_outage_skultuna.json"), library
+        load_json(ROOT / "demo" / "notices" / "water_outage_skultuna.json"), library
     )
     variant = render_variant(
         notice, VariantKey("en", Register.standard, Role.public, Channel.web), library

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from service.cli import app
-from tests.conftest import ROOT, SHARED_SCENARIOS, load_json
+from tests.conftest import ROOT, SAMPLE_NOTICES, load_json
 
 runner = CliRunner()
 
@@ -23,7 +23,7 @@ def render(notice: dict[str, Any] | Path, out: Path) -> tuple[int, str, dict[str
     return result.exit_code, result.output, report
 
 
-@pytest.mark.parametrize("sample", sorted(SHARED_SCENARIOS.glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("sample", sorted(SAMPLE_NOTICES.glob("*.json")), ids=lambda p: p.stem)
 def test_every_shared_sample_renders_and_every_failure_says_why(
     sample: Path, tmp_path: Path
 ) -> None:
@@ -52,7 +52,7 @@ def test_every_shared_sample_renders_and_every_failure_says_why(
 
 
 def test_every_swedish_easy_read_variant_passes_its_limits(tmp_path: Path) -> None:
-    samples = sorted(SHARED_SCENARIOS.glob("*.json")) + sorted(
+    samples = sorted(SAMPLE_NOTICES.glob("*.json")) + sorted(
         (ROOT / "message_templates").glob("*/example.json")
     )
     failures = []

@@ -26,7 +26,7 @@ from service.store.migrate import upgrade
 from service.web import public_views
 from service.web.ui_text import TEMPLATES_DIR
 from tests.accessibility import axe_violations, chromium, describe
-from tests.conftest import ROOT, SHARED_SCENARIOS, load_json
+from tests.conftest import ROOT, SAMPLE_NOTICES, load_json
 
 SIGN_VIDEO = "https://teckensprak.example.se/vatten-skultuna"
 
@@ -63,7 +63,7 @@ def site(tmp_path_factory: pytest.TempPathFactory, library: ContentLibrary) -> I
     all_clear = {**copy.deepcopy(water), "message_type": "all_clear", "references": update_code}
     all_clear.update(sent_at="2026-11-23T17:00:00+01:00", sign_language_url=SIGN_VIDEO)
     all_clear_code = _publish(engine, library, all_clear)
-    exercise = _publish(engine, library, load_json(SHARED_SCENARIOS / "heat_wave_exercise.json"))
+    exercise = _publish(engine, library, load_json(SAMPLE_NOTICES / "heat_wave_exercise.json"))
 
     def session_override() -> Iterator[Session]:
         with session_scope(engine) as session:

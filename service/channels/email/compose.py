@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import textwrap
-from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import parseaddr
 
 from service.channels.base import OutgoingMessage, mask_address
+from service.clock import utcnow
 
 # Mail clients show about 72-78 columns; shorter lines quote well in replies.
 WRAP_WIDTH = 72
@@ -87,7 +87,7 @@ def build_email(message: OutgoingMessage, *, sender: str) -> EmailMessage:
     email["From"] = sender
     email["To"] = message.to
     email["Subject"] = message.subject
-    email["Date"] = datetime.now(UTC)
+    email["Date"] = utcnow()
     email["Message-ID"] = message_id(message.reference, sender)
     # RFC 3834: out-of-office and other auto-responders must not answer an automatic message;
     # Exchange and Outlook read their own header for the same thing.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from service.channels.base import (
@@ -20,6 +20,7 @@ from service.channels.base import (
 )
 from service.channels.email.compose import build_email
 from service.channels.outbox_files import write_atomically
+from service.clock import utcnow
 
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -46,7 +47,7 @@ class EmailOutboxTransport:
             email = build_email(message, sender=self.sender)
         except ValueError as exc:
             raise TransportError(str(exc), permanent=True) from None
-        path = self.directory / eml_file_name(message.reference, datetime.now(UTC))
+        path = self.directory / eml_file_name(message.reference, utcnow())
         try:
             # File I/O off the event loop, so a slow disk does not stall other sends.
             await asyncio.to_thread(write_atomically, path, email.as_bytes())

@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 from service.api.deps import SessionDep
 from service.channels.status import StatusOutcome, apply_status
 from service.config import Settings, get_settings
+from service.notices.links import public_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ async def signed_twilio_form(request: Request, settings: SettingsDep) -> dict[st
     body = (await request.body()).decode("utf-8", errors="replace")
     pairs = parse_qsl(body, keep_blank_values=True)
     signature = request.headers.get("X-Twilio-Signature", "")
-    url = settings.public_base_url.rstrip("/") + request.url.path
+    url = public_base_url(settings) + request.url.path
     if request.url.query:
         url += "?" + request.url.query
     token = settings.twilio_auth_token

@@ -12,7 +12,6 @@ import asyncio
 import json
 import re
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 from service.channels.base import (
@@ -24,6 +23,7 @@ from service.channels.base import (
 )
 from service.channels.outbox_files import write_atomically
 from service.channels.sms.encoding import analyse_sms
+from service.clock import utcnow
 
 # A reference goes into a file name: anything but these characters could leave the folder.
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
@@ -45,7 +45,7 @@ class SmsOutboxTransport:
                 f"the SMS outbox takes SMS, not {message.channel!r}", permanent=True
             )
         analysis = analyse_sms(message.text)
-        now = datetime.now(UTC)
+        now = utcnow()
         provider_id = f"outbox-{uuid.uuid4().hex}"
         reference = _UNSAFE_IN_FILE_NAME.sub("_", message.reference)[:80] or "message"
         path = self.folder / f"{now:%Y%m%dT%H%M%S%fZ}-{reference}.json"

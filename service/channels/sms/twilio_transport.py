@@ -28,6 +28,7 @@ from service.channels.base import (
 from service.channels.sms.encoding import normalise_for_sms
 from service.channels.sms.sender import SmsSender, senders_from_settings
 from service.config import Settings
+from service.notices.links import public_base_url
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class TwilioSmsTransport:
         self.senders: tuple[SmsSender, ...] = senders_from_settings(
             settings.twilio_from, settings.twilio_messaging_service_sid
         )
-        self.status_callback = settings.public_base_url.rstrip("/") + STATUS_CALLBACK_PATH
+        self.status_callback = public_base_url(settings) + STATUS_CALLBACK_PATH
         self._account_sid = settings.twilio_account_sid
         self._auth_token = settings.twilio_auth_token
         self._base_url = settings.twilio_base_url.rstrip("/")

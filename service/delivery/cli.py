@@ -1,0 +1,192 @@
+"""`klarvarsel deliver`, `stop-sending` and `send`: publishing a notice and sending it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from service.config import get_settings
+from service.content import get_library
+from service.notices.cli_input import (
+    EXIT_FAILED_CHECKS,
+    EXIT_INVALID_INPUT,
+    echo_warnings,
+    fail_input,
+    valid_notice,
+)
+from service.notices.links import notice_url
+
+app = typer.Typer()
+MAX_FAILURES_SHOWN = 25
+
+
+@app.command()
+def deliver(
+    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show the plan only")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="send in this process until done")] = False,
+    allow_failed_checks: Annotated[
+        bool, typer.Option("--allow-failed-checks", help="plan even if a variant failed a check")
+    ] = False,
+    allow_no_recipients: Annotated[
+        bool,
+        typer.Option(
+            "--allow-no-recipients", help="publish even though nobody in the register is reached"
+        ),
+    ] = False,
+    new: Annotated[
+        bool,
+        typer.Option("--new", help="publish again although the same notice was published before"),
+    ] = False,
+    actor: Annotated[str, typer.Option(help="who is sending (for the audit log)")] = "cli",
+) -> None:
+    """Publish a notice and plan its deliveries to the register; workers send them."""
+    from service.delivery import deliver_command as steps
+    from service.delivery.tracking import progress
+    from service.notices.publish import DuplicateNotice, find_by_code
+    from service.store.database import session_scope
+    from service.store.migrate import upgrade
+
+    library = get_library()
+    settings = get_settings()
+    raw, notice = valid_notice(notice_file)
+    upgrade(settings.effective_database_url)
+    seen = steps.prepare(notice, raw, library, settings)
+    if seen.duplicate_of is not None and not new:
+        typer.echo(f"error: {DuplicateNotice(seen.duplicate_of)}; nothing was sent.", err=True)
+        typer.echo(
+            f'  To follow it up, send an update with "references": "{seen.duplicate_of.code}"; '
+            "to send the same notice again as a new one, add --new.",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    echo_warnings(notice)
+    failed = [c for c in seen.report.checks if not c.passed]
+    for check in failed[:MAX_FAILURES_SHOWN]:
+        errors = "; ".join(f.message for f in check.findings if f.severity == "error")
+        typer.echo(
+            f"FAILED CHECK {check.audience.id} {check.variant.key.language} "
+            f"{check.variant.key.name}: {errors}"
+        )
+    if len(failed) > MAX_FAILURES_SHOWN:
+        typer.echo(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed checks")
+    steps.describe_preview(seen.plan, typer.echo)
+    typer.echo(f"will be published at {seen.url}")
+    nobody = seen.plan.recipients == 0
+    if nobody:
+        typer.echo(
+            "WARNING this notice reaches nobody: no active person in the register lives in "
+            f"{', '.join(notice.envelope.areas)} and belongs to one of its audiences"
+            + (" and the exercise group" if notice.envelope.mode.value != "actual" else "")
+        )
+    if dry_run:
+        typer.echo("dry run: nothing was planned or sent")
+        raise typer.Exit(EXIT_FAILED_CHECKS if failed else 0)
+    if failed and not allow_failed_checks:
+        typer.echo("nothing was sent: fix the failed checks or pass --allow-failed-checks")
+        raise typer.Exit(EXIT_FAILED_CHECKS)
+    if nobody and not allow_no_recipients:
+        typer.echo(
+            "nothing was sent: check the areas and audiences, or pass --allow-no-recipients to "
+            "publish the public page anyway"
+        )
+        raise typer.Exit(EXIT_FAILED_CHECKS)
+    try:
+        code, summary = steps.publish_and_plan(notice, raw, library, settings, actor, repeat=new)
+    except DuplicateNotice as exc:  # published by someone else since the preview
+        raise fail_input(f"{exc}; nothing was sent") from None
+    if code != seen.code:
+        typer.echo(f"note: {seen.code} was taken meanwhile; the links carry {code} instead")
+    typer.echo(
+        f"published as {notice_url(settings, code)}; planned {summary.inserted} "
+        f"deliveries in {summary.seconds:.2f} s"
+    )
+    if wait:
+        steps.run_until_done(settings)
+    with session_scope() as session:
+        stored = find_by_code(session, code)
+        assert stored is not None
+        counts = progress(session, stored.id)
+    overall = ", ".join(f"{status} {n}" for status, n in counts.overall.items() if n)
+    typer.echo(
+        f"progress: {overall or 'nothing planned'}"
+        + ("" if counts.done else " (workers are sending the rest)")
+    )
+
+
+@app.command("stop-sending")
+def stop_sending(
+    code: Annotated[str, typer.Argument(help="the notice's public code")],
+    actor: Annotated[str, typer.Option(help="who is stopping it (for the audit log)")] = "cli",
+) -> None:
+    """Cancel every delivery of a notice that has not been sent (in-flight ones finish)."""
+    from service.audit.service import record
+    from service.delivery.cancel import cancel_deliveries
+    from service.notices.publish import find_by_code
+    from service.store.database import session_scope
+
+    with session_scope() as session:
+        stored = find_by_code(session, code)
+        if stored is None:
+            raise fail_input(f"no notice has the code {code!r}")
+        cancelled = cancel_deliveries(session, stored.id)
+        record(
+            session,
+            actor=actor,
+            action="deliveries.cancelled",
+            subject_type="notice",
+            subject_id=stored.id,
+            source="cli",
+            details={"cancelled": cancelled},
+        )
+    typer.echo(f"cancelled {cancelled} deliveries of {stored.code} that were not yet sent")
+
+
+@app.command()
+def send(
+    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
+    recipients: Annotated[Path, typer.Option("--recipients", help="recipients CSV")],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go out")] = False,
+    allow_failed_checks: Annotated[
+        bool, typer.Option("--allow-failed-checks", help="send even if a variant failed a check")
+    ] = False,
+    actor: Annotated[str, typer.Option(help="who is sending (for the audit log)")] = "cli",
+) -> None:
+    """Send a notice to a small recipient list now (a dry run sends nothing)."""
+    from service.delivery.send_command import describe_plan, publish_and_send
+    from service.delivery.send_now import plan_send
+    from service.notices.publish import CODE_LENGTH
+    from service.recipients.csv_import import read_recipients
+
+    library = get_library()
+    settings = get_settings()
+    raw, notice = valid_notice(notice_file)
+    try:
+        data = recipients.read_bytes()
+    except OSError as exc:
+        raise fail_input(f"cannot read {recipients}: {exc.strerror}") from None
+    result = read_recipients(data, library.languages, library.audiences)
+    if result.errors:
+        typer.echo(f"error: {recipients} has bad rows; nothing was sent:", err=True)
+        for error in result.errors:
+            typer.echo(f"  - {error}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    plan = plan_send(notice, result.recipients, library, notice_url(settings, "X" * CODE_LENGTH))
+    describe_plan(plan, settings, typer.echo)
+    if dry_run:
+        typer.echo("dry run: nothing was sent")
+        raise typer.Exit(EXIT_FAILED_CHECKS if plan.failed_checks else 0)
+    if plan.failed_checks and not allow_failed_checks:
+        typer.echo("nothing was sent: fix the failed checks or pass --allow-failed-checks")
+        raise typer.Exit(EXIT_FAILED_CHECKS)
+    code, plan, outcome = publish_and_send(notice, raw, result.recipients, library, settings, actor)
+    typer.echo(f"published as {notice_url(settings, code)}")
+    typer.echo(
+        f"sent {len(outcome.sent)}, failed {len(outcome.failed)}, "
+        f"unreachable {len(plan.unreachable)}"
+    )
+    for assignment, reason in outcome.failed:
+        typer.echo(f"FAILED {assignment.channel.value} to {assignment.recipient.name}: {reason}")
+    raise typer.Exit(EXIT_FAILED_CHECKS if outcome.failed else 0)
