@@ -26,3 +26,7 @@ app.command()(worker)
 # Each domain's single commands sit at the top level (`klarvarsel render`, `klarvarsel deliver`).
 for commands in (web_cli.app, variants_cli.app, delivery_cli.app, print_cli.app, demo.app):
     app.registered_commands += commands.registered_commands
+
+
+if __name__ == "__main__":
+    app()

@@ -47,6 +47,29 @@ def frozen_clock() -> Iterator[FrozenClock]:
     set_clock(None)
 
 
+@pytest.fixture
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The service's var/ (SQLite database, outbox, server address) in a fresh, migrated folder.
+
+    Commands and the app read settings from the environment, so this isolates both.
+    """
+    from service.config import get_settings
+    from service.store.database import get_engine
+    from service.store.migrate import upgrade
+
+    folder = tmp_path / "var"
+    monkeypatch.setenv("KLARVARSEL_VAR_DIR", str(folder))
+    for name in ("DATABASE_URL", "PUBLIC_BASE_URL"):
+        monkeypatch.delenv(f"KLARVARSEL_{name}", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    upgrade(get_settings().effective_database_url)
+    yield folder
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def library() -> ContentLibrary:
     return get_library()

@@ -37,9 +37,25 @@ _WHY = {
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+# Unicode gives control characters no names, only aliases; these are the ones people meet.
+_CONTROL_NAMES = {
+    0x00: "NULL",
+    0x07: "BELL",
+    0x08: "BACKSPACE",
+    0x09: "TAB",
+    0x0A: "LINE FEED",
+    0x0B: "VERTICAL TAB",
+    0x0C: "FORM FEED",
+    0x0D: "CARRIAGE RETURN",
+    0x1B: "ESCAPE",
+    0x7F: "DELETE",
+}
+
+
 def character_name(char: str) -> str:
     """'U+202E RIGHT-TO-LEFT OVERRIDE', readable in an error message."""
-    return f"U+{ord(char):04X} {unicodedata.name(char, 'UNNAMED CHARACTER')}"
+    fallback = _CONTROL_NAMES.get(ord(char), "CONTROL CHARACTER")
+    return f"U+{ord(char):04X} {unicodedata.name(char, fallback)}"
 
 
 def _allowed(char: str, *, free_text: bool, rtl: bool) -> bool:

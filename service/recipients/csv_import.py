@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import phonenumbers
 
 from service.config import get_settings
+from service.notices.text_safety import unsafe_characters
 from service.recipients.areas import AreaMap, load_areas
 from service.recipients.schemas import Recipient
 
@@ -98,31 +99,59 @@ def unquote_cell(value: str) -> str:
     return value
 
 
-def _areas(row: dict[str, str], areas: AreaMap | None) -> tuple[str, ...]:
+# Longest value per column (the register's column sizes); longer cells are refused, not cut.
+MAX_LENGTHS = {
+    "external_id": 100,
+    "name": 200,
+    "phone": 40,
+    "email": 254,
+    "legal_basis": 500,
+    "languages": 200,
+    "audiences": 400,
+    "areas": 400,
+    "groups": 400,
+    "postal_code": 10,
+    "active": 10,
+}
+
+
+def _areas(row: dict[str, str], areas: AreaMap | None, problems: list[str]) -> tuple[str, ...]:
     codes = list(_split(row.get("areas") or ""))
     postal = (row.get("postal_code") or "").strip()
     if not codes and not postal:
         return ()
     if areas is None:
-        raise ValueError("areas are given but there is no areas file to check them against")
-    unknown = [code for code in codes if code not in areas.areas]
-    if unknown:
-        raise ValueError(f"unknown area {unknown[0]!r}")
+        problems.append("areas are given but there is no areas file to check them against")
+        return ()
+    problems += [f"unknown area {code!r}" for code in codes if code not in areas.areas]
     if postal:
         code = areas.by_postal_code(postal)
         if code is None:
-            raise ValueError(f"postal code {postal!r} is in no area of the areas file")
-        codes.append(code)
+            problems.append(f"postal code {postal!r} is in no area of the areas file")
+        else:
+            codes.append(code)
     return tuple(dict.fromkeys(codes))  # de-duplicated, order kept
 
 
-def _active(raw: str) -> bool:
+def _active(raw: str, problems: list[str]) -> bool:
     word = raw.strip().lower()
-    if word in TRUE_WORDS:
-        return True
     if word in FALSE_WORDS:
         return False
-    raise ValueError(f"active {raw.strip()!r} is neither yes nor no")
+    if word not in TRUE_WORDS:
+        problems.append(f"active {raw.strip()!r} is neither yes nor no")
+    return True
+
+
+def _cell_problems(row: dict[str, str]) -> list[str]:
+    """Cells too long, or holding control characters or bidi overrides (names reach reports)."""
+    problems = []
+    for column, value in row.items():
+        limit = MAX_LENGTHS.get(column)
+        if limit is not None and len(value) > limit:
+            problems.append(f"{column} is {len(value)} characters; at most {limit} are allowed")
+        free_text = column == "legal_basis"  # a note, which may run over several lines
+        problems += [f"{column} {why}" for why in unsafe_characters(value, free_text=free_text)]
+    return problems
 
 
 def _row(
@@ -132,39 +161,53 @@ def _row(
     known_audiences: Iterable[str],
     areas: AreaMap | None,
 ) -> RecipientRow:
-    recipient = _recipient(row, known_languages, known_audiences)
+    """One row, or ValueError naming every bad cell in it (not just the first)."""
+    problems = _cell_problems(row)
+    recipient = _recipient(row, known_languages, known_audiences, problems)
+    row_areas = _areas(row, areas, problems)
+    active = _active(row.get("active") or "", problems)
+    if problems or recipient is None:
+        raise ValueError("; ".join(problems))
     return RecipientRow(
         line=line,
         recipient=recipient,
-        areas=_areas(row, areas),
+        areas=row_areas,
         legal_basis=(row.get("legal_basis") or "").strip(),
-        active=_active(row.get("active") or ""),
+        active=active,
     )
 
 
 def _recipient(
-    row: dict[str, str], known_languages: Iterable[str], known_audiences: Iterable[str]
-) -> Recipient:
+    row: dict[str, str],
+    known_languages: Iterable[str],
+    known_audiences: Iterable[str],
+    problems: list[str],
+) -> Recipient | None:
+    found = len(problems)
     name = (row.get("name") or "").strip()
     if not name:
-        raise ValueError("name is empty")
+        problems.append("name is empty")
     phone_raw = (row.get("phone") or "").strip()
     email = (row.get("email") or "").strip() or None
     if not phone_raw and not email:
-        raise ValueError("give a phone number or an e-mail address")
+        problems.append("give a phone number or an e-mail address")
     if email and not EMAIL_RE.match(email):
-        raise ValueError(f"e-mail {email!r} is not an e-mail address")
+        problems.append(f"e-mail {email!r} is not an e-mail address")
+    phone = None
+    if phone_raw:
+        try:
+            phone = normalise_phone(phone_raw)
+        except ValueError as exc:
+            problems.append(str(exc))
     languages = _split(row.get("languages") or "") or ("sv",)
-    unknown = [lang for lang in languages if lang not in set(known_languages)]
-    if unknown:
-        raise ValueError(f"unknown language {unknown[0]!r}")
+    problems += [f"unknown language {x!r}" for x in languages if x not in set(known_languages)]
     audiences = _split(row.get("audiences") or "") or ("general-public",)
-    unknown = [a for a in audiences if a not in set(known_audiences)]
-    if unknown:
-        raise ValueError(f"unknown audience {unknown[0]!r}")
+    problems += [f"unknown audience {x!r}" for x in audiences if x not in set(known_audiences)]
+    if len(problems) > found:
+        return None
     return Recipient(
         name=name,
-        phone=normalise_phone(phone_raw) if phone_raw else None,
+        phone=phone,
         email=email,
         languages=languages,
         audiences=audiences,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -53,7 +54,9 @@ def test_preview_refuses_an_invalid_notice_naming_every_problem(
     }
 
 
-def test_preview_renders_and_checks_every_variant(water_notice: dict[str, Any]) -> None:
+def test_preview_renders_and_checks_every_variant(
+    water_notice: dict[str, Any], var_dir: Path
+) -> None:
     water_notice.update(languages=["sv", "en"], audiences=["general-public", "easy-read"])
     body = client.post("/api/v1/notices/preview", json=water_notice).json()
     rows = body["report"]["variants"]

@@ -1,30 +1,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from service.cli import app
 from service.config import get_settings
-from service.store.database import get_engine
+from service.notices.models import NoticeRecord
+from service.store.database import session_scope
 from tests.conftest import SAMPLE_NOTICES
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    monkeypatch.setenv("KLARVARSEL_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.delenv("KLARVARSEL_DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+def var_dir(var_dir: Path) -> Path:
+    """A fresh var/ with the demo register loaded."""
     assert runner.invoke(app, ["demo-data"]).exit_code == 0
-    yield tmp_path / "var"
-    get_settings.cache_clear()
-    get_engine.cache_clear()
+    return var_dir
 
 
 def test_dry_run_plans_nothing(var_dir: Path) -> None:
@@ -71,3 +67,100 @@ def test_stop_sending_cancels_what_was_not_sent(var_dir: Path) -> None:
     assert waited.exit_code == 0
     assert not (var_dir / "outbox").exists()
     assert runner.invoke(app, ["stop-sending", "NOPE99"]).exit_code == 2
+
+
+def _notice_file(tmp_path: Path, name: str = "notice.json", **changes: object) -> str:
+    raw = json.loads((SAMPLE_NOTICES / "water_outage_skultuna.json").read_text("utf-8"))
+    raw.update(changes)
+    path = tmp_path / name
+    path.write_text(json.dumps(raw, ensure_ascii=False), "utf-8")
+    return str(path)
+
+
+def _published() -> int:
+    with session_scope() as session:
+        return session.scalar(sa.select(sa.func.count()).select_from(NoticeRecord)) or 0
+
+
+def test_an_unknown_area_is_refused_before_anything_is_published(
+    var_dir: Path, tmp_path: Path
+) -> None:
+    notice = _notice_file(tmp_path, areas=["skultna"])
+    for command in (["deliver", notice], ["deliver", notice, "--dry-run"]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, result.output
+        assert "unknown area 'skultna'; did you mean skultuna" in result.output
+    assert _published() == 0
+
+
+def test_an_update_of_an_unknown_code_is_an_input_error_everywhere(
+    var_dir: Path, tmp_path: Path
+) -> None:
+    notice = _notice_file(tmp_path, message_type="update", references="NOPE99")
+    for command in (
+        ["deliver", notice],
+        ["deliver", notice, "--dry-run"],
+        ["render", notice, "--out", str(tmp_path / "out")],
+    ):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2, (command, result.output)
+        assert "references: no notice has the code 'NOPE99'" in result.output
+        assert "Traceback" not in result.output
+    assert _published() == 0
+
+
+def test_the_same_notice_twice_is_refused_unless_asked_for_anew(
+    var_dir: Path, tmp_path: Path
+) -> None:
+    notice = _notice_file(tmp_path)
+    first = runner.invoke(app, ["deliver", notice])
+    assert first.exit_code == 0, first.output
+    code = first.output.split("published as ")[1].split("/n/")[1].split(";")[0]
+    again = runner.invoke(app, ["deliver", notice])
+    assert again.exit_code == 2
+    assert f"already published as {code}" in again.output
+    assert '"references": "' + code + '"' in again.output  # how to follow it up instead
+    assert _published() == 1
+    anew = runner.invoke(app, ["deliver", notice, "--new"])
+    assert anew.exit_code == 0, anew.output
+    assert code not in anew.output.split("published as ")[1]
+    assert _published() == 2
+
+
+def test_a_notice_that_reaches_nobody_needs_a_confirmation(var_dir: Path, tmp_path: Path) -> None:
+    # Nobody with a visual impairment lives in Skultuna in the demo register.
+    notice = _notice_file(tmp_path, audiences=["visually-impaired"])
+    dry = runner.invoke(app, ["deliver", notice, "--dry-run"])
+    assert "WARNING this notice reaches nobody" in dry.output
+    refused = runner.invoke(app, ["deliver", notice])
+    assert refused.exit_code == 1
+    assert "nothing was sent" in refused.output and _published() == 0
+    allowed = runner.invoke(app, ["deliver", notice, "--allow-no-recipients"])
+    assert allowed.exit_code == 0, allowed.output
+    assert _published() == 1
+
+
+def test_the_preview_shows_exactly_the_sms_that_is_sent(var_dir: Path) -> None:
+    from service.content import get_library
+    from service.delivery.deliver_command import prepare
+    from service.notices.service import validate_notice
+
+    raw = json.loads((SAMPLE_NOTICES / "water_outage_skultuna.json").read_text("utf-8"))
+    settings = get_settings()
+    seen = prepare(validate_notice(raw, get_library()), raw, get_library(), settings)
+    previewed = {
+        (key.language, key.register.value): variant.text
+        for key, variant in seen.report.variants.items()
+        if key.channel.value == "sms"
+    }
+    result = runner.invoke(
+        app, ["deliver", str(SAMPLE_NOTICES / "water_outage_skultuna.json"), "--wait"]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"published as {seen.url};" in result.output
+    sent = [json.loads(p.read_text("utf-8")) for p in (var_dir / "outbox" / "sms").glob("*.json")]
+    assert sent
+    for message in sent:
+        register = "easy_read" if "easy=1" in message["text"] else "standard"
+        assert message["text"] == previewed[message["language"], register]
+        assert f"/n/{seen.code}" in message["text"]

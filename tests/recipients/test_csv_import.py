@@ -94,3 +94,24 @@ def test_formula_guard_and_duplicate_external_ids(library: ContentLibrary) -> No
     )
     assert [r.name for r in recipients] == ["=Anna"]
     assert errors == ["line 3: external_id 'A1' is also on line 2"]
+
+
+def test_a_row_with_several_bad_cells_names_every_one(library: ContentLibrary) -> None:
+    _, errors = read(
+        "name;phone;email;languages;audiences\nBo;12;bo(at)example.se;klingon;martians\n",
+        library,
+    )
+    assert len(errors) == 1
+    for part in ("phone '12'", "e-mail 'bo(at)example.se'", "'klingon'", "'martians'"):
+        assert part in errors[0], errors[0]
+
+
+def test_control_characters_and_bidi_overrides_are_refused_in_cells(
+    library: ContentLibrary,
+) -> None:
+    _, errors = read(
+        "name;phone\nAnna\u202eAndersson;070-123 45 67\nBo\x00;070-123 45 68\n", library
+    )
+    assert len(errors) == 2
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE" in errors[0]
+    assert "U+0000 NULL" in errors[1]

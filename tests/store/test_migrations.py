@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -7,7 +9,7 @@ from service.audit.models import AuditEvent
 from service.audit.service import record
 from service.notices.models import NoticeRecord
 from service.store.database import make_engine, session_scope
-from service.store.migrate import downgrade, upgrade
+from service.store.migrate import downgrade, upgrade, upgrade_and_describe
 
 
 def test_migrations_create_the_schema_and_store_a_notice_with_its_audit_event(
@@ -76,3 +78,11 @@ def test_downgrade_removes_the_tables(database_url: str) -> None:
     tables = set(sa.inspect(engine).get_table_names())
     assert not tables & {"notices", "audit_events", "sent_messages", "recipients", "deliveries"}
     engine.dispose()
+
+
+def test_upgrade_says_what_it_did(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    assert upgrade_and_describe(url).startswith("created the database at revision ")
+    assert upgrade_and_describe(url).startswith("the database was already at the newest revision")
+    downgrade(url, "0003")
+    assert upgrade_and_describe(url).startswith("migrated the database from revision 0003 to ")
