@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.api import content_views, preview_views
+from service.api.limits import BodySizeLimit
 from service.channels.sms import callback_views as sms_callback_views
 from service.config import get_settings
 from service.content import get_library
@@ -51,6 +52,7 @@ app = FastAPI(
     summary="Accessible crisis communication: one notice, every audience.",
     lifespan=lifespan,
 )
+app.add_middleware(BodySizeLimit)
 app.include_router(content_views.router)
 app.include_router(preview_views.router)
 app.include_router(sms_callback_views.router)
