@@ -8,16 +8,23 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from service.api.deps import LibraryDep
+from service.api.json_body import LimitedJSONRoute
 from service.notices.service import NoticeInvalid, validate_notice
 from service.variants.service import report_dict, variant_files
 
-router = APIRouter(prefix="/api/v1", tags=["notices"])
+router = APIRouter(prefix="/api/v1", tags=["notices"], route_class=LimitedJSONRoute)
 
 
 @router.post(
     "/notices/preview",
     operation_id="preview_notice",
-    responses={422: {"description": "the notice is invalid; `problems` lists every field"}},
+    responses={
+        413: {"description": "the body is over the size limit (application/problem+json)"},
+        422: {
+            "description": "the notice is invalid (`problems` lists every field), or its JSON "
+            "nests too deeply (application/problem+json)"
+        },
+    },
 )
 def preview_notice(
     library: LibraryDep,
