@@ -96,6 +96,7 @@ def test_a_5_mb_notice_is_refused_before_its_body_is_read(server: LiveApp) -> No
     problem = _assert_problem(headers, answer, declared=True)
     assert problem["received_bytes"] == len(body)
     assert "Nothing was read" in problem["detail"]
+    assert headers["x-content-type-options"] == "nosniff"  # the refusal is a response like any
 
 
 def test_an_ordinary_client_gets_the_413_and_can_go_on(server: LiveApp) -> None:
