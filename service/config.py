@@ -50,6 +50,17 @@ class Settings(BaseSettings):
     twilio_timeout_seconds: float = 10.0
     sms_price_per_segment_sek: float = Field(0.45, description="for cost estimates only")
 
+    # HTTP limits (README "Limits"). The largest notice the field limits allow is about 220 KB
+    # even with every character written as \uXXXX; 512 KiB leaves room for more languages.
+    max_body_bytes: int = Field(
+        512 * 1024, ge=1024, description="largest request body, in bytes (413 above it)"
+    )
+    body_limits: dict[str, int] = Field(
+        default_factory=dict,
+        description="larger or smaller limits per path (a path, or a prefix ending in /), e.g. "
+        '{"/api/v1/recipients/import": 10485760}; the longest match wins',
+    )
+
     secret_key: str = Field(
         "dev-only-change-me", description="keys pseudonyms of deleted recipients; set in production"
     )

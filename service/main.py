@@ -9,14 +9,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from service.api import content_views, preview_views
+from service.api.limits import BodySizeLimit
 from service.channels.sms import callback_views as sms_callback_views
 from service.config import get_settings
 from service.content import get_library
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
 from service.readability.service import warm_up
-from service.web import public_views
+from service.web import docs_views, public_views
 from service.web import views as web_views
+from service.web.headers import SecurityHeaders
 
 
 @asynccontextmanager
@@ -50,13 +52,19 @@ app = FastAPI(
     version="0.1.0",
     summary="Accessible crisis communication: one notice, every audience.",
     lifespan=lifespan,
+    docs_url=None,  # docs_views serves /docs without a CDN
+    redoc_url=None,
 )
+# The last added runs first: security headers on every response, the 413 refusals included.
+app.add_middleware(BodySizeLimit)
+app.add_middleware(SecurityHeaders)
 app.include_router(content_views.router)
 app.include_router(preview_views.router)
 app.include_router(sms_callback_views.router)
 app.include_router(delivery_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
+app.include_router(docs_views.router)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
 
 from service.api.deps import LibraryDep, SessionDep
+from service.api.json_body import LimitedJSONRoute
 from service.config import get_settings
 from service.delivery.planning import PlanPreview, preview_plan
 from service.notices.links import notice_url
@@ -16,7 +17,7 @@ from service.notices.publish import content_hash, find_duplicate, next_code, ref
 from service.notices.service import NoticeInvalid, NoticeProblem, validate_notice
 from service.variants.service import render_notice, report_dict, variant_files
 
-router = APIRouter(prefix="/api/v1", tags=["notices"])
+router = APIRouter(prefix="/api/v1", tags=["notices"], route_class=LimitedJSONRoute)
 
 
 def _plan_dict(plan: PlanPreview) -> dict[str, Any]:
@@ -39,7 +40,13 @@ def _plan_dict(plan: PlanPreview) -> dict[str, Any]:
 @router.post(
     "/notices/preview",
     operation_id="preview_notice",
-    responses={422: {"description": "the notice is invalid; `problems` lists every field"}},
+    responses={
+        413: {"description": "the body is over the size limit (application/problem+json)"},
+        422: {
+            "description": "the notice is invalid (`problems` lists every field), or its JSON "
+            "nests too deeply (application/problem+json)"
+        },
+    },
 )
 def preview_notice(
     library: LibraryDep,

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import reprlib
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from service.notices.scenarios import FieldSpec, FieldType, ScenarioSpec
-from service.notices.schemas import PHONE_RE
+from service.notices.schemas import CODE_MAX_LENGTH, MAX_LIST_ITEMS, PHONE_RE
+from service.notices.text_safety import shown
+
+# Unknown keys named one by one before the rest are only counted (a typo is named; a flood of
+# thousands of keys gets a short answer, not a megabyte of problems).
+MAX_UNKNOWN_NAMED = 10
+# Error messages quote what was sent, but never more than a few dozen characters of it.
+_QUOTE = reprlib.Repr()
+_QUOTE.maxlevel, _QUOTE.maxstring, _QUOTE.maxother = 2, 40, 40
+_QUOTE.maxlist = _QUOTE.maxdict = 3
 
 # Swedish numbers are written many ways (021-39 00 00, +46 21 39 00 00, 112); keep the text as
 # written but refuse anything that is not digits and the usual separators (PHONE_RE).
@@ -16,6 +26,11 @@ from service.notices.schemas import PHONE_RE
 
 class FieldError(ValueError):
     """A field value that cannot be used; the message says what is wrong."""
+
+
+def quoted(value: Any) -> str:
+    """A submitted value for an error message, shortened (it may be a huge or deep value)."""
+    return shown(value) if isinstance(value, str) else _QUOTE.repr(value)
 
 
 def _parse_text(spec: FieldSpec, value: Any) -> str:
@@ -36,7 +51,7 @@ def _parse_datetime(value: Any, tz: ZoneInfo) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise FieldError(
-            f"{value!r} is not a date and time; write it as 2026-11-23T10:00:00+01:00"
+            f"{quoted(value)} is not a date and time; write it as 2026-11-23T10:00:00+01:00"
         ) from None
     # A time without an offset is what a communicator types into the form: local time.
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
@@ -48,14 +63,14 @@ def _parse_date(value: Any) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FieldError(f"{value!r} is not a date; write it as 2027-07-14") from None
+        raise FieldError(f"{quoted(value)} is not a date; write it as 2027-07-14") from None
 
 
 def _parse_number(spec: FieldSpec, value: Any) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(f"must be a number, got {value!r}")
+        raise FieldError(f"must be a number, got {quoted(value)}")
     if spec.type == FieldType.integer and not float(value).is_integer():
-        raise FieldError(f"must be a whole number, got {value!r}")
+        raise FieldError(f"must be a whole number, got {quoted(value)}")
     number: int | float = int(value) if spec.type == FieldType.integer else float(value)
     if spec.minimum is not None and number < spec.minimum:
         raise FieldError(f"is {number}; the lowest allowed is {spec.minimum:g}")
@@ -87,8 +102,15 @@ def _parse_translated(spec: FieldSpec, value: Any) -> dict[str, str]:
         raise FieldError('must give the text per language, e.g. {"sv": "...", "en": "..."}')
     if not isinstance(value, dict) or not value:
         raise FieldError("must map language tags to texts")
+    if len(value) > MAX_LIST_ITEMS:
+        raise FieldError(f"has {len(value)} languages; at most {MAX_LIST_ITEMS} are allowed")
     texts, problems = {}, []
     for lang, text in value.items():
+        if len(lang) > CODE_MAX_LENGTH:
+            problems.append(
+                f"{shown(lang)} is not a language tag (at most {CODE_MAX_LENGTH} characters)"
+            )
+            continue
         try:
             texts[str(lang)] = _parse_text(spec, text)
         except FieldError as exc:
@@ -115,11 +137,12 @@ def parse_value(spec: FieldSpec, value: Any, tz: ZoneInfo) -> Any:
             return _parse_number(spec, value)
         case FieldType.boolean:
             if not isinstance(value, bool):
-                raise FieldError(f"must be true or false, got {value!r}")
+                raise FieldError(f"must be true or false, got {quoted(value)}")
             return value
         case FieldType.choice:
             if value not in spec.choices:
-                raise FieldError(f"is {value!r}; choose one of: {', '.join(spec.choices)}")
+                msg = f"is {quoted(value)}; choose one of: {', '.join(spec.choices)}"
+                raise FieldError(msg)
             return value
         case FieldType.phone:
             text = _parse_text(spec, value)
@@ -141,13 +164,15 @@ def parse_fields(
     errors: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
     known = {f.name for f in scenario.fields}
-    for name in sorted(set(raw) - known):
+    unknown = sorted(set(raw) - known)
+    for name in unknown[:MAX_UNKNOWN_NAMED]:
+        where = f"fields.{name}" if len(name) <= CODE_MAX_LENGTH else f"fields.{shown(name)}"
         errors.append(
-            (
-                f"fields.{name}",
-                f"is not a field of {scenario.id}; its fields are " + ", ".join(sorted(known)),
-            )
+            (where, f"is not a field of {scenario.id}; its fields are " + ", ".join(sorted(known)))
         )
+    if len(unknown) > MAX_UNKNOWN_NAMED:
+        more = len(unknown) - MAX_UNKNOWN_NAMED
+        errors.append(("fields", f"has {more} more keys that are not fields of {scenario.id}"))
     for spec in scenario.fields:
         if raw.get(spec.name) is None:
             if spec.required:

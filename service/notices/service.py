@@ -20,10 +20,12 @@ from service.clock import utcnow
 from service.content import ContentLibrary
 from service.notices.fields import parse_fields
 from service.notices.scenarios import FieldType, ScenarioSpec
-from service.notices.schemas import CrisisNoticeIn, MessageType
+from service.notices.schemas import MAX_LIST_ITEMS, CrisisNoticeIn, MessageType
 from service.notices.text_safety import shown, unsafe_characters, walk_strings
 
-MAX_NOTICE_BYTES = 64 * 1024  # a notice's JSON; the largest legitimate one is a few kilobytes
+# A real notice has a handful of problems; past this many the rest are counted, not listed, so
+# a notice of 40,000 unknown areas gets a short answer instead of megabytes of suggestions.
+MAX_PROBLEMS = 100
 
 
 @dataclass(frozen=True)
@@ -125,11 +127,15 @@ def _suggest(value: str, known: dict[str, str], what: str) -> str:
 
 
 def _strings(raw: dict[str, Any], key: str) -> list[tuple[int, str]]:
-    """The list at `key` as (index, text) pairs, skipping what is not text (pydantic says so)."""
+    """The list at `key` as (index, text) pairs, skipping what is not text (pydantic says so).
+
+    Only the first MAX_LIST_ITEMS: pydantic reports a longer list, and each item here may cost
+    a search for the closest known name.
+    """
     value = raw.get(key)
     if not isinstance(value, list):
         return []
-    return [(i, v) for i, v in enumerate(value) if isinstance(v, str)]
+    return [(i, v) for i, v in enumerate(value[:MAX_LIST_ITEMS]) if isinstance(v, str)]
 
 
 def _hostile_text(raw: dict[str, Any], library: ContentLibrary) -> list[NoticeProblem]:
@@ -206,11 +212,17 @@ def _field_problems(
         return {}, []  # pydantic reports a `fields` that is not an object
     values, errors = parse_fields(scenario, fields, library.timezone)
     problems = [NoticeProblem(location, message) for location, message in errors]
+    known = {t: lang.english_name for t, lang in library.languages.items()}
     for name in (f.name for f in scenario.fields if f.type == FieldType.translated_text):
         if name not in values:
             continue
         if "sv" not in values[name]:
             problems.append(NoticeProblem(f"fields.{name}", "needs a Swedish text (sv)"))
+        for lang in sorted(set(values[name]) - set(known)):
+            # A typo (sw for sv) would leave its text unsent; known tags also bound the size of
+            # a valid notice (README "HTTP limits and headers").
+            message = _suggest(lang, known, "language")
+            problems.append(NoticeProblem(f"fields.{name}.{lang}", message))
     return values, problems
 
 
@@ -291,13 +303,21 @@ def validate_notice(
         if expires and expires.replace(tzinfo=expires.tzinfo or library.timezone) <= sent_at:
             problems.append(NoticeProblem("expires_at", "is before the notice is sent"))
     if problems or envelope is None or scenario is None:
-        raise NoticeInvalid(_unique(problems))
+        raise NoticeInvalid(_capped(_unique(problems)))
     notice = Notice(envelope=envelope, scenario=scenario, fields=values, sent_at=sent_at)
     return Notice(envelope, scenario, values, sent_at, warnings=tuple(_warnings(notice, library)))
 
 
 def _unique(problems: list[NoticeProblem]) -> list[NoticeProblem]:
     return list(dict.fromkeys(problems))
+
+
+def _capped(problems: list[NoticeProblem]) -> list[NoticeProblem]:
+    if len(problems) <= MAX_PROBLEMS:
+        return problems
+    more = len(problems) - (MAX_PROBLEMS - 1)
+    summary = NoticeProblem("", f"and {more} more problems; fix these and send it again")
+    return [*problems[: MAX_PROBLEMS - 1], summary]
 
 
 def _warnings(notice: Notice, library: ContentLibrary) -> list[NoticeProblem]:

@@ -99,14 +99,21 @@ def shown(value: str) -> str:
 
 
 def walk_strings(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str]]:
-    """Every string in a JSON value (dictionary keys too), with its path."""
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(key, str):
-                yield (*path, "<key>"), key
-            yield from walk_strings(item, (*path, str(key)))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from walk_strings(item, (*path, str(index)))
+    """Every string in a JSON value (dictionary keys too), with its path, in document order.
+
+    A loop, not recursion: a notice file nested hundreds of levels deep must get an answer.
+    """
+    stack: list[tuple[tuple[str, ...], Any]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            children: list[tuple[tuple[str, ...], Any]] = []
+            for key, child in item.items():
+                if isinstance(key, str):
+                    children.append(((*where, "<key>"), key))
+                children.append(((*where, str(key)), child))
+            stack += reversed(children)
+        elif isinstance(item, list):
+            stack += reversed([((*where, str(i)), child) for i, child in enumerate(item)])

@@ -30,7 +30,8 @@ from service.rendering.catalogs import load_catalog
 from service.rendering.languages import Language
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
-from service.web.ui_text import has_ui_catalog, notice_css, page_environment, ui_gettext
+from service.web.headers import CSP, page_policy
+from service.web.ui_text import has_ui_catalog, page_environment, page_style, ui_gettext
 
 router = APIRouter(tags=["pages"])
 
@@ -124,6 +125,7 @@ def _not_found(library: ContentLibrary, asked: str | None) -> HTMLResponse:
     if extra and extra not in languages and has_ui_catalog(library.locales_dir, extra):
         languages.append(extra)
     env = page_environment()
+    style = page_style(library.root / "message_templates")
     sections = [
         Markup(
             env.get_template("not_found_section.html").render(
@@ -137,10 +139,11 @@ def _not_found(library: ContentLibrary, asked: str | None) -> HTMLResponse:
     html = env.get_template("not_found.html").render(
         lang=library.languages[languages[0]],
         sections=sections,
-        notice_css=notice_css(library.root / "message_templates"),
+        page_style=style,
         **ui_gettext(library.locales_dir, languages[0]),
     )
-    return HTMLResponse(html, status_code=404, headers=CACHE_HEADERS)
+    headers = {**CACHE_HEADERS, CSP: page_policy(style)}
+    return HTMLResponse(html, status_code=404, headers=headers)
 
 
 def _render_thread(
@@ -186,6 +189,7 @@ def public_notice_page(
     current, *history = reversed(variants)
     newest = notices[-1]
     translation = current.translation
+    style = page_style(library.root / "message_templates")
     html = (
         page_environment()
         .get_template("notice_page.html")
@@ -209,9 +213,13 @@ def public_notice_page(
             review_status=translation.review_status.value,
             translation_status=translation.status,
             review_note=language.review_note.replace("--", "-"),
-            notice_css=notice_css(library.root / "message_templates"),
+            page_style=style,
             **ui_gettext(library.locales_dir, language.tag),
         )
     )
-    headers = {**CACHE_HEADERS, "Content-Language": language.cap_language}
+    headers = {
+        **CACHE_HEADERS,
+        "Content-Language": language.cap_language,
+        CSP: page_policy(style),
+    }
     return HTMLResponse(html, headers=headers)

@@ -68,3 +68,14 @@ def notice_css(templates_dir: Path) -> Markup:
     css = (templates_dir / "_layouts" / "notice.css").read_text("utf-8")
     # Markup: quotes in font names must reach the <style> element unescaped.
     return Markup(css)
+
+
+@lru_cache
+def page_style(templates_dir: Path) -> Markup:
+    """The page's one inline stylesheet: notice.css, then page.css (the page around it).
+
+    base.html puts exactly this text in its <style> element, and the page's
+    Content-Security-Policy allows exactly this text by its hash (web.headers.page_policy).
+    """
+    page = (TEMPLATES_DIR / "page.css").read_text("utf-8")
+    return Markup(f"{notice_css(templates_dir)}\n{page}")

@@ -9,16 +9,21 @@ from markupsafe import escape
 from service.api.deps import LibraryDep
 from service.config import get_settings
 from service.rendering.messages import coverage
+from service.web.headers import CSP, page_policy
 
 router = APIRouter(tags=["pages"])
+
+# The page's Content-Security-Policy allows exactly this stylesheet, by its hash.
+STYLE = """body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem;line-height:1.5;
+color:#111;background:#fff}table{border-collapse:collapse}th,td{border:1px solid #555;
+padding:.25rem .5rem;text-align:left}"""
+HEADERS = {CSP: page_policy(STYLE)}
 
 PAGE = """<!DOCTYPE html>
 <html lang="sv"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Klarvarsel</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem;line-height:1.5;
-color:#111;background:#fff}}table{{border-collapse:collapse}}th,td{{border:1px solid #555;
-padding:.25rem .5rem;text-align:left}}</style></head>
+<style>{style}</style></head>
 <body><main>
 <h1>Klarvarsel</h1>
 <p>Ett krismeddelande, anpassat för alla målgrupper. Webbformuläret kommer; i dag finns
@@ -36,7 +41,7 @@ REVIEW_SV = {"source": "källtext", "reviewed": "granskad", "draft": "utkast", "
 
 
 @router.get("/", response_class=HTMLResponse, operation_id="start_page", include_in_schema=False)
-def start_page(library: LibraryDep) -> str:
+def start_page(library: LibraryDep) -> HTMLResponse:
     """The start page: scenarios, audiences and translation status."""
     settings = get_settings()
     rows = coverage(settings.templates_dir, settings.locales_dir, library.languages)
@@ -51,7 +56,8 @@ def start_page(library: LibraryDep) -> str:
             f"{escape(language.name)}</span> ({escape(tag)})</td>"
             f"<td>{percent:.0f} %</td><td>{review}</td></tr>"
         )
-    return PAGE.format(
+    html = PAGE.format(
+        style=STYLE,
         scenarios="".join(
             f"<li>{escape(s.title.get('sv', s.id))} ({escape(s.id)})</li>"
             for s in library.scenarios.values()
@@ -61,3 +67,4 @@ def start_page(library: LibraryDep) -> str:
         ),
         languages="".join(languages),
     )
+    return HTMLResponse(html, headers=HEADERS)
