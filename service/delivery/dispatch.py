@@ -73,7 +73,7 @@ class Job:
 
     id: int
     channel: str
-    attempts: int
+    attempts: int  # recorded before this claim; the budget is settings.max_attempts
     message: OutgoingMessage | None
     problem: str | None = None  # why it can never be sent (a permanent failure)
     taken_over: bool = False  # claimed after another worker's lease expired mid-send
@@ -252,13 +252,20 @@ def record_outcomes(
         changed = session.execute(
             _SENT.values(
                 status=DeliveryStatus.sent,
+                # Every attempt counts, the one that succeeded too (failures count below).
+                attempts=sa.bindparam("b_attempts"),
                 provider_id=sa.bindparam("b_provider"),
                 sent_at=now,
                 lease_expires_at=None,
                 last_error=sa.bindparam("b_note"),
             ),
             [
-                {"b_id": job.id, "b_provider": result.provider_id, "b_note": _note(job, None)}
+                {
+                    "b_id": job.id,
+                    "b_attempts": job.attempts + 1,
+                    "b_provider": result.provider_id,
+                    "b_note": _note(job, None),
+                }
                 for job, result in sent
             ],
         ).rowcount  # type: ignore[attr-defined]

@@ -51,6 +51,8 @@ class Delivery(Base):
     role: Mapped[str] = mapped_column(String(16))
     audience: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.planned.value)
+    # Sends tried and recorded: every failure and the send that succeeded. A send lost in a
+    # worker's crash is not counted; the possible-duplicate marking records it instead.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))

@@ -6,6 +6,8 @@ shared by test_crash_recovery.py and test_two_workers.py.
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections import Counter
@@ -25,6 +27,7 @@ from service.delivery.dispatch import POSSIBLE_DUPLICATE, RetryPolicy
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
 from service.delivery.models import Delivery
+from service.delivery.tracking import report_csv
 from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
@@ -188,7 +191,9 @@ def test_every_delivery_is_sent_through_temporary_failures_and_timeouts(
     assert refused > 0.3 * 2000  # the faults really happened, and were retried
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(SentMessage)) == 2000
-        retried = session.scalar(sa.select(sa.func.count()).where(Delivery.attempts > 0))
+        # Every send counts as an attempt, the one that succeeded included.
+        assert session.scalar(sa.select(sa.func.min(Delivery.attempts))) == 1
+        retried = session.scalar(sa.select(sa.func.count()).where(Delivery.attempts > 1))
         assert retried is not None and retried > 300
         body = next(iter(fake.messages.values()))["body"]
         assert "/n/T00001" in body  # the public page's link is in the SMS
@@ -307,6 +312,32 @@ def test_temporary_errors_give_up_after_max_attempts(
     assert (delivery.status, delivery.attempts) == ("failed", 3)
     assert (delivery.last_error or "").startswith("gave up after 3 attempts; last error: ")
     assert len(fake.requests) == 3
+
+
+def test_attempts_count_every_try_including_the_one_that_succeeded(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    retried = seed(engine, 1)
+    fake.fail_next(2, status=503)
+    # Three attempts are allowed: two temporary errors and the send that succeeds fit.
+    settings = fake_settings(fake, tmp_path, database_url, max_attempts=3)
+    drain(settings, engine)
+    first_time = seed(engine, 1, start=2)
+    drain(settings, engine)
+    assert len(fake.requests) == 4
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(Delivery).order_by(Delivery.id)).all()
+        assert [(d.status, d.attempts, d.last_error) for d in rows] == [
+            ("sent", 3, None),
+            ("sent", 1, None),
+        ]
+        reports = [report_csv(session, n).decode("utf-8-sig") for n in (retried, first_time)]
+    attempts = [
+        row["attempts"]
+        for report in reports
+        for row in csv.DictReader(io.StringIO(report), delimiter=";")
+    ]
+    assert attempts == ["3", "1"]
 
 
 def test_rate_limit_per_transport(
