@@ -15,6 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.clock import utcnow
 from service.store.database import Base
 
+# Marks a delivery claimed after a lease expired: the worker that held it may have sent it, so
+# the message may reach the person twice. Tracking counts these (last_error starts with it).
+POSSIBLE_DUPLICATE = "possible duplicate: a worker's lease expired while it was sending this"
+
 
 class DeliveryStatus(StrEnum):
     """Where a delivery is; sent/delivered/failed/cancelled are the ends of the road."""

@@ -25,17 +25,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service.channels.base import Transport
+from service.channels.transports import make_transports
 from service.config import Settings
 from service.content import ContentLibrary, get_library
-from service.delivery.dispatch import (
-    Job,
-    MessageBuilder,
-    Outcome,
-    RetryPolicy,
-    TokenBucket,
-    record_outcomes,
-    send_job,
-)
+from service.delivery.dispatch import Outcome, RetryPolicy, TokenBucket, record_outcomes, send_job
 from service.delivery.leases import (
     claim,
     new_worker_id,
@@ -44,7 +37,7 @@ from service.delivery.leases import (
     still_ours,
     work_left,
 )
-from service.delivery.send_command import make_transports
+from service.delivery.messages import Job, MessageBuilder
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 

@@ -20,8 +20,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from service.delivery.dispatch import POSSIBLE_DUPLICATE
-from service.delivery.models import Delivery
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
 from service.store.database import session_scope
 from tests.conftest import ROOT
 from tests.delivery.test_worker import engine, fake, messages_per_number, seed, statuses

@@ -23,10 +23,10 @@ from service.channels.models import SentMessage
 from service.channels.status import apply_status
 from service.config import Settings
 from service.delivery.cancel import cancel_deliveries
-from service.delivery.dispatch import POSSIBLE_DUPLICATE, RetryPolicy
+from service.delivery.dispatch import RetryPolicy
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
-from service.delivery.models import Delivery
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
 from service.delivery.tracking import report_csv
 from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
