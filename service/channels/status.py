@@ -37,6 +37,9 @@ STATUS_ORDER: dict[str, int] = {
     "canceled": 3,
 }
 FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 3)
+# Transports whose provider reports delivery in status callbacks. A message handed to any other
+# (SMTP, the outbox) stays `sent`: it is never confirmed delivered.
+DELIVERY_RECEIPTS = frozenset({"twilio"})
 
 StatusOutcome = Literal["updated", "stale", "unknown_message", "unknown_status"]
 
