@@ -137,7 +137,15 @@ def record_outcomes(
                 provider_id=sa.bindparam("b_provider"),
                 sent_at=now,
                 lease_expires_at=None,
-                last_error=sa.bindparam("b_note"),
+                # A worker whose lease ran out mid-send records without owning the claim: the
+                # marking the taker-over set stays, so the possible duplicate is still counted.
+                last_error=sa.case(
+                    (
+                        _TABLE.c.last_error.startswith(POSSIBLE_DUPLICATE, autoescape=True),
+                        POSSIBLE_DUPLICATE,
+                    ),
+                    else_=sa.bindparam("b_note"),
+                ),
             ),
             [
                 {
@@ -150,7 +158,8 @@ def record_outcomes(
             ],
         ).rowcount  # type: ignore[attr-defined]
         if changed != len(sent):
-            # Another worker took over an expired lease and recorded its own send first.
+            # Another worker took over an expired lease and recorded its own send first; both
+            # sends get a SentMessage row (an e-mail's shared Message-ID keeps one).
             logger.warning("%d messages were sent twice (lease taken over)", len(sent) - changed)
         record_sent_many(session, [(job.message, result) for job, result in sent if job.message])
         counts["sent"] = len(sent)
@@ -203,7 +212,7 @@ def _fail(session: Session, worker_id: str, outcome: Outcome, builder: MessageBu
         reason = f"gave up after {attempts} attempts; last error: {reason}"
     delivery.status = DeliveryStatus.failed
     delivery.attempts = attempts
-    delivery.last_error = reason
+    delivery.last_error = _note(outcome.job, reason)
     delivery.lease_expires_at = None
     try:
         notice, _code = builder.notice(session, delivery.notice_id)

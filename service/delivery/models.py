@@ -16,7 +16,8 @@ from service.clock import utcnow
 from service.store.database import Base
 
 # Marks a delivery claimed after a lease expired: the worker that held it may have sent it, so
-# the message may reach the person twice. Tracking counts these (last_error starts with it).
+# the message may reach the person twice. The marking starts `last_error` and stays whatever
+# happens to the delivery next (retries, success, failure, callbacks); tracking counts it.
 POSSIBLE_DUPLICATE = "possible duplicate: a worker's lease expired while it was sending this"
 
 

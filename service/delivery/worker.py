@@ -4,8 +4,9 @@ Semantics are at-least-once. A claim sets status `sending` with a lease; a worke
 leaves its claims to expire, and any worker then claims them again. On PostgreSQL any number of
 workers claim with `FOR UPDATE SKIP LOCKED`, so no two hold the same delivery; on SQLite one
 worker runs (SQLite serialises writers). Messages sent but not yet recorded when a worker dies
-are sent again: at most `worker_concurrency` of them (see service.delivery.dispatch), and the
-second SentMessage row with the same reference counts each.
+are sent again: at most `worker_concurrency` of them (see service.delivery.dispatch). Their
+first sends leave no SentMessage row; the deliveries taken over carry the possible-duplicate
+marking (service.delivery.models.POSSIBLE_DUPLICATE), which tracking counts.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from service.api.deps import session_dependency
 from service.channels.base import OutgoingMessage, SendResult
 from service.channels.status import record_sent
 from service.content import ContentLibrary
-from service.delivery.models import Delivery
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
 from service.delivery.tracking import not_reached, progress, recipient_history, report_csv
 from service.delivery.views import router
 from service.notices.models import NoticeRecord
@@ -224,6 +224,7 @@ def test_the_api_serves_progress_not_reached_and_the_report(
     body = client.get(f"/api/v1/notices/{record.code.lower()}/progress").json()
     assert (body["code"], body["total"], body["done"]) == (record.code, 6, False)
     assert body["overall"]["planned"] == 5 and body["by_channel"]["none"]["failed"] == 1
+    assert body["possible_duplicates"] == 0
     assert [p["name"] for p in client.get(f"/api/v1/notices/{record.code}/not-reached").json()] == [
         "Dana"
     ]
@@ -364,6 +365,12 @@ def test_the_pdf_report_says_what_is_still_open_and_what_the_outbox_never_sent(
     record, ids = reachable
     hand_over(engine, ids["Ali"], "outbox")
     hand_over(engine, ids["Anna"], "twilio", status="delivered")
+    with session_scope(engine) as session:  # a worker took Anna's delivery over
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.recipient_id == ids["Anna"])
+            .values(last_error=POSSIBLE_DUPLICATE)
+        )
     set_status(engine, ids["Fia"], "sending")
     set_status(engine, ids["Eva"], "cancelled")
     text = pdf_text(engine, record.code, tmp_path)
@@ -372,6 +379,7 @@ def test_the_pdf_report_says_what_is_still_open_and_what_the_outbox_never_sent(
     assert "Provläge: 1 meddelande skrevs bara till utkorgen (var/outbox)" in text
     assert "SMS via utkorgen: 1 meddelande skrevs som filer och skickades inte till någon." in text
     assert "Stoppade: 1." in text and "alla har nåtts" not in text.lower()
+    assert "Kan ha skickats två gånger: 1." in text
     assert (
         "Skickade men inte bekräftade: 1. Väntar eller skickas fortfarande: 1. Stoppade: 1." in text
     )

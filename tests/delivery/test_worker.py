@@ -19,15 +19,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from service.channels.base import OutgoingMessage, SendResult
 from service.channels.models import SentMessage
 from service.channels.status import apply_status
 from service.config import Settings
+from service.content import ContentLibrary
 from service.delivery.cancel import cancel_deliveries
-from service.delivery.dispatch import RetryPolicy
+from service.delivery.dispatch import Outcome, RetryPolicy, record_outcomes
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
+from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
-from service.delivery.tracking import report_csv
+from service.delivery.tracking import progress, report_csv
 from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
@@ -299,6 +302,71 @@ def test_a_lease_that_expired_is_claimed_again(engine: Engine) -> None:
     # The dead worker may have sent them: each is counted as a possible duplicate.
     assert {d.last_error for d in taken} == {POSSIBLE_DUPLICATE}
     assert {d.last_error for d in others} == {None}
+
+
+def taken_over(engine: Engine) -> tuple[Job, Job]:
+    """One delivery claimed by "slow", whose lease runs out, then by "other": both jobs."""
+    seed(engine, 1)
+    with session_scope(engine) as session:
+        [first] = claim(session, "slow", 1, lease_seconds=0.05)
+    time.sleep(0.1)
+    with session_scope(engine) as session:
+        [second] = claim(session, "other", 1, lease_seconds=30)
+    assert second.last_error == POSSIBLE_DUPLICATE
+    message = OutgoingMessage("sms", phone(1), "text", f"d{first.id}")
+    return (
+        Job(first.id, "sms", 0, message),
+        Job(second.id, "sms", 0, message, taken_over=True),
+    )
+
+
+def record(engine: Engine, worker_id: str, library: ContentLibrary, *outcomes: Outcome) -> None:
+    with session_scope(engine) as session:
+        record_outcomes(
+            session,
+            worker_id,
+            outcomes,
+            builder=MessageBuilder(Settings(), library),
+            max_attempts=8,
+            retry=FAST,
+        )
+
+
+def test_the_possible_duplicate_marking_survives_a_slow_worker_recording_its_send(
+    engine: Engine, library: ContentLibrary
+) -> None:
+    slow, other = taken_over(engine)
+    # The slow worker's message was already with the provider; it records it first.
+    record(engine, "slow", library, Outcome(slow, SendResult("twilio", "SM-slow", "queued")))
+    record(engine, "other", library, Outcome(other, SendResult("twilio", "SM-other", "queued")))
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, slow.id)
+        assert delivery is not None
+        assert (delivery.status, delivery.provider_id, delivery.attempts) == ("sent", "SM-slow", 1)
+        assert delivery.last_error == POSSIBLE_DUPLICATE
+        # Both sends were recorded: two SentMessage rows with the same reference.
+        references = session.scalars(sa.select(SentMessage.reference)).all()
+        assert references == [f"d{slow.id}", f"d{slow.id}"]
+        assert progress(session, delivery.notice_id).possible_duplicates == 1
+        # A failure reported later by the provider keeps the marking too.
+        assert apply_status(session, "SM-slow", "undelivered", "30003") == "updated"
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, slow.id)
+        assert delivery is not None and delivery.status == "failed"
+        assert (delivery.last_error or "").startswith(f"{POSSIBLE_DUPLICATE}; the provider")
+        assert progress(session, delivery.notice_id).possible_duplicates == 1
+
+
+def test_a_delivery_taken_over_that_fails_stays_marked_as_a_possible_duplicate(
+    engine: Engine, library: ContentLibrary
+) -> None:
+    _slow, other = taken_over(engine)
+    record(engine, "other", library, Outcome(other, error="21211: invalid", permanent=True))
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, other.id)
+        assert delivery is not None and delivery.status == "failed"
+        assert (delivery.last_error or "").startswith(f"{POSSIBLE_DUPLICATE}; 21211: invalid")
+        assert progress(session, delivery.notice_id).possible_duplicates == 1
 
 
 def test_temporary_errors_give_up_after_max_attempts(
