@@ -12,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -283,15 +284,26 @@ def test_a_provider_callback_marks_the_delivery_delivered_or_failed(
     assert (fallback.channel, fallback.status) == ("email", "planned")
 
 
+def expire_leases(engine: Engine, ids: list[int]) -> None:
+    """Let these claims' leases run out (long ago, by the database's clock and the service's)."""
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id.in_(ids))
+            .values(lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+
+
 def test_a_lease_that_expired_is_claimed_again(engine: Engine) -> None:
     seed(engine, 10)
     with session_scope(engine) as session:
-        mine = claim(session, "crashed", 6, lease_seconds=0.05)
+        mine = claim(session, "crashed", 6, lease_seconds=30)
     assert [d.status for d in mine] == ["sending"] * 6
     with session_scope(engine) as session:
         others = claim(session, "other", 10, lease_seconds=30)
     assert {d.id for d in others}.isdisjoint(d.id for d in mine) and len(others) == 4
-    time.sleep(0.1)
+    # Set, not slept for: a 50 ms lease ran out before the second claim on a loaded machine.
+    expire_leases(engine, [d.id for d in mine])
     with session_scope(engine) as session:
         # A worker never claims again what it still holds (its lease ran out mid-send).
         assert claim(session, "crashed", 10, 30, exclude=[d.id for d in mine]) == []
@@ -308,8 +320,8 @@ def taken_over(engine: Engine) -> tuple[Job, Job]:
     """One delivery claimed by "slow", whose lease runs out, then by "other": both jobs."""
     seed(engine, 1)
     with session_scope(engine) as session:
-        [first] = claim(session, "slow", 1, lease_seconds=0.05)
-    time.sleep(0.1)
+        [first] = claim(session, "slow", 1, lease_seconds=30)
+    expire_leases(engine, [first.id])
     with session_scope(engine) as session:
         [second] = claim(session, "other", 1, lease_seconds=30)
     assert second.last_error == POSSIBLE_DUPLICATE
