@@ -37,6 +37,9 @@ STATUS_ORDER: dict[str, int] = {
     "canceled": 3,
 }
 FINAL_STATUSES = frozenset(s for s, rank in STATUS_ORDER.items() if rank == 3)
+# Transports whose provider reports delivery in status callbacks. A message handed to any other
+# (SMTP, the outbox) stays `sent`: it is never confirmed delivered.
+DELIVERY_RECEIPTS = frozenset({"twilio"})
 
 StatusOutcome = Literal["updated", "stale", "unknown_message", "unknown_status"]
 
@@ -60,8 +63,8 @@ def record_sent(session: Session, message: OutgoingMessage, result: SendResult) 
 def record_sent_many(session: Session, sent: Sequence[tuple[OutgoingMessage, SendResult]]) -> None:
     """Add SentMessage rows for many accepted messages in one statement (addresses masked).
 
-    A provider id already stored is kept once: an e-mail sent again after a crash carries the
-    same Message-ID, and the first row already records it.
+    A provider id already stored is kept once: an e-mail sent twice (a slow worker whose lease
+    was taken over records its send too) carries the same Message-ID as the row recorded first.
     """
     if not sent:
         return
@@ -101,7 +104,7 @@ def _update_delivery(
     """Move the delivery that sent this message to delivered or failed (and fall back)."""
     from service.content import get_library
     from service.delivery.fallback import fall_back
-    from service.delivery.models import Delivery, DeliveryStatus
+    from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
     from service.notices.models import NoticeRecord
     from service.notices.publish import load_stored_notice
 
@@ -117,9 +120,12 @@ def _update_delivery(
         delivery.status = DeliveryStatus.delivered
         return
     delivery.status = DeliveryStatus.failed
-    delivery.last_error = f"the provider reported the message {status}" + (
+    reason = f"the provider reported the message {status}" + (
         f" (error code {error_code})" if error_code else ""
     )
+    # A delivery marked as a possible duplicate keeps the marking: tracking counts it.
+    marked = (delivery.last_error or "").startswith(POSSIBLE_DUPLICATE)
+    delivery.last_error = f"{POSSIBLE_DUPLICATE}; {reason}" if marked else reason
     record = session.get(NoticeRecord, delivery.notice_id)
     if record is not None:
         library = get_library()

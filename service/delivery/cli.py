@@ -1,4 +1,4 @@
-"""`klarvarsel deliver`, `stop-sending` and `send`: publishing a notice and sending it."""
+"""`klarvarsel deliver` and `stop-sending`: publishing a notice, sending it, stopping it."""
 
 from __future__ import annotations
 
@@ -144,49 +144,21 @@ def stop_sending(
     typer.echo(f"cancelled {cancelled} deliveries of {stored.code} that were not yet sent")
 
 
-@app.command()
-def send(
-    notice_file: Annotated[Path, typer.Argument(help="notice JSON, or - for stdin")],
-    recipients: Annotated[Path, typer.Option("--recipients", help="recipients CSV")],
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="show what would go out")] = False,
-    allow_failed_checks: Annotated[
-        bool, typer.Option("--allow-failed-checks", help="send even if a variant failed a check")
-    ] = False,
-    actor: Annotated[str, typer.Option(help="who is sending (for the audit log)")] = "cli",
-) -> None:
-    """Send a notice to a small recipient list now (a dry run sends nothing)."""
-    from service.delivery.send_command import describe_plan, publish_and_send
-    from service.delivery.send_now import plan_send
-    from service.notices.publish import CODE_LENGTH
-    from service.recipients.csv_import import read_recipients
-
-    library = get_library()
-    settings = get_settings()
-    raw, notice = valid_notice(notice_file)
-    try:
-        data = recipients.read_bytes()
-    except OSError as exc:
-        raise fail_input(f"cannot read {recipients}: {exc.strerror}") from None
-    result = read_recipients(data, library.languages, library.audiences)
-    if result.errors:
-        typer.echo(f"error: {recipients} has bad rows; nothing was sent:", err=True)
-        for error in result.errors:
-            typer.echo(f"  - {error}", err=True)
-        raise typer.Exit(EXIT_INVALID_INPUT)
-    plan = plan_send(notice, result.recipients, library, notice_url(settings, "X" * CODE_LENGTH))
-    describe_plan(plan, settings, typer.echo)
-    if dry_run:
-        typer.echo("dry run: nothing was sent")
-        raise typer.Exit(EXIT_FAILED_CHECKS if plan.failed_checks else 0)
-    if plan.failed_checks and not allow_failed_checks:
-        typer.echo("nothing was sent: fix the failed checks or pass --allow-failed-checks")
-        raise typer.Exit(EXIT_FAILED_CHECKS)
-    code, plan, outcome = publish_and_send(notice, raw, result.recipients, library, settings, actor)
-    typer.echo(f"published as {notice_url(settings, code)}")
+@app.command(
+    hidden=True,
+    add_help_option=False,
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+)
+def send() -> None:
+    """Removed; says which two commands replace it, so an old script fails with directions."""
     typer.echo(
-        f"sent {len(outcome.sent)}, failed {len(outcome.failed)}, "
-        f"unreachable {len(plan.unreachable)}"
+        "error: `klarvarsel send` was removed and nothing was sent. Sending goes through the "
+        "register, so that every message is queued, retried and tracked:\n"
+        "  klarvarsel recipients import FILE.csv --confirm   # put the people in the register\n"
+        "  klarvarsel deliver NOTICE.json --dry-run          # who gets what, checks and cost\n"
+        "  klarvarsel deliver NOTICE.json --wait             # publish and send\n"
+        "`deliver` reaches every active person in the register who lives in the notice's "
+        "areas and belongs to one of its audiences (give the CSV an `areas` column).",
+        err=True,
     )
-    for assignment, reason in outcome.failed:
-        typer.echo(f"FAILED {assignment.channel.value} to {assignment.recipient.name}: {reason}")
-    raise typer.Exit(EXIT_FAILED_CHECKS if outcome.failed else 0)
+    raise typer.Exit(EXIT_INVALID_INPUT)

@@ -1,4 +1,4 @@
-"""Sending claimed deliveries: render once per variant, send, and record every outcome.
+"""Sending claimed deliveries and recording every outcome (messages: service.delivery.messages).
 
 Outcomes are recorded in short transactions that each cover the messages that finished since
 the previous one (group commit). A worker holds a message's concurrency slot until its outcome
@@ -21,34 +21,14 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from service.audiences.schemas import Register, Role
-from service.channels.base import Attachment, OutgoingMessage, SendResult, Transport, TransportError
+from service.channels.base import SendResult, Transport, TransportError
 from service.channels.status import record_sent_many
 from service.clock import utcnow
-from service.config import Settings
-from service.content import ContentLibrary
-from service.delivery.choose import Assignment
 from service.delivery.fallback import fall_back
-from service.delivery.models import Delivery, DeliveryStatus
-from service.delivery.send_now import outgoing
-from service.notices.links import notice_url, variant_url
-from service.notices.models import NoticeRecord
-from service.notices.publish import load_stored_notice
-from service.notices.schemas import Channel
-from service.notices.service import Notice
-from service.recipients.schemas import Recipient
-from service.rendering.schemas import RenderedVariant, VariantKey
-from service.rendering.service import render_variant
-from service.variants.plan import variant_key
+from service.delivery.messages import Job, MessageBuilder
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
-
-# Marks a delivery claimed after a lease expired: the worker that held it may have sent it, so
-# the message may reach the person twice. Tracking counts these (last_error starts with it).
-POSSIBLE_DUPLICATE = "possible duplicate: a worker's lease expired while it was sending this"
-# Caches are per worker process; a long-running worker forgets old notices instead of growing.
-_CACHE_LIMIT = 2000
-_NOBODY = Recipient(name="")  # `outgoing` never reads the recipient
 
 
 @dataclass(frozen=True)
@@ -62,21 +42,6 @@ class RetryPolicy:
         """Seconds to wait after the `attempts`-th failed attempt (full jitter spreads retries)."""
         ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
         return random.uniform(0, ceiling)
-
-
-@dataclass(frozen=True, eq=False)
-class Job:
-    """A claimed delivery and its message; plain data, so it can cross threads.
-
-    Compared by identity: a delivery claimed again later is a different job.
-    """
-
-    id: int
-    channel: str
-    attempts: int
-    message: OutgoingMessage | None
-    problem: str | None = None  # why it can never be sent (a permanent failure)
-    taken_over: bool = False  # claimed after another worker's lease expired mid-send
 
 
 @dataclass(frozen=True)
@@ -108,91 +73,6 @@ class TokenBucket:
                 self._tokens -= 1
                 return
             await asyncio.sleep((1 - self._tokens) / self.rate)
-
-
-class MessageBuilder:
-    """Turns claimed deliveries into messages; notices and variants are rendered once each."""
-
-    def __init__(self, settings: Settings, library: ContentLibrary) -> None:
-        self.settings = settings
-        self.library = library
-        self._notices: dict[int, tuple[Notice, str]] = {}
-        self._variants: dict[tuple[int, VariantKey], RenderedVariant] = {}
-        self._pdfs: dict[tuple[int, VariantKey], Attachment] = {}
-
-    def notice(self, session: Session, notice_id: int) -> tuple[Notice, str]:
-        """The validated notice and its public code (raises if the stored notice is unusable)."""
-        if notice_id not in self._notices:
-            if len(self._notices) > _CACHE_LIMIT:
-                self._notices.clear()
-            record = session.get(NoticeRecord, notice_id)
-            if record is None:
-                raise LookupError(f"notice {notice_id} does not exist")
-            self._notices[notice_id] = (load_stored_notice(record, self.library), record.code)
-        return self._notices[notice_id]
-
-    def _variant(
-        self, notice_id: int, notice: Notice, code: str, key: VariantKey
-    ) -> RenderedVariant:
-        if (notice_id, key) not in self._variants:
-            if len(self._variants) > _CACHE_LIMIT:
-                self._variants.clear()
-            url = variant_url(notice_url(self.settings, code), key)
-            self._variants[notice_id, key] = render_variant(
-                notice, key, self.library, public_url=url
-            )
-        return self._variants[notice_id, key]
-
-    def _pdf(self, notice_id: int, notice: Notice, code: str, key: VariantKey) -> Attachment:
-        """The printable notice an e-mail carries (for audiences that want it)."""
-        from service.channels.print.pdf import render_pdf  # WeasyPrint: loaded only if needed
-
-        if (notice_id, key) not in self._pdfs:
-            if len(self._pdfs) > _CACHE_LIMIT:
-                self._pdfs.clear()
-            variant = self._variant(notice_id, notice, code, key)
-            data = render_pdf(
-                variant, title=variant.subject, language=self.library.languages[key.language]
-            )
-            name = f"{notice.scenario.id}-{key.language}.pdf"
-            self._pdfs[notice_id, key] = Attachment(name, "application/pdf", data)
-        return self._pdfs[notice_id, key]
-
-    def job(self, session: Session, delivery: Delivery) -> Job:
-        """The message for one delivery, or the reason none can be made."""
-        taken_over = (delivery.last_error or "").startswith(POSSIBLE_DUPLICATE)
-        base = Job(delivery.id, delivery.channel, delivery.attempts, None, None, taken_over)
-        if not delivery.address:
-            return _problem(base, "no address: the recipient was deleted from the register")
-        try:
-            notice, code = self.notice(session, delivery.notice_id)
-            channel = Channel(delivery.channel)
-            key = VariantKey(
-                delivery.language, Register(delivery.register), Role(delivery.role), channel
-            )
-            variant = self._variant(delivery.notice_id, notice, code, key)
-            profile = self.library.audiences.get(delivery.audience)
-            if profile is None:
-                raise LookupError(f"unknown audience profile {delivery.audience!r}")
-            attachment = None
-            if (
-                channel == Channel.email
-                and profile.extras.email_pdf
-                and Channel.print in notice.envelope.channels
-            ):
-                print_key = variant_key(profile, delivery.language, Channel.print)
-                attachment = self._pdf(delivery.notice_id, notice, code, print_key)
-        except Exception as exc:  # a notice or variant we cannot render can never be sent
-            reason = f"could not build the message: {type(exc).__name__}: {exc}"
-            logger.warning("delivery %s: %s", delivery.id, reason)
-            return _problem(base, reason)
-        assignment = Assignment(_NOBODY, channel, delivery.address, profile, key)
-        message = outgoing(assignment, variant, f"d{delivery.id}", attachment)
-        return Job(delivery.id, delivery.channel, delivery.attempts, message, None, taken_over)
-
-
-def _problem(job: Job, reason: str) -> Job:
-    return Job(job.id, job.channel, job.attempts, None, reason, job.taken_over)
 
 
 def _note(job: Job, error: str | None) -> str | None:
@@ -252,18 +132,34 @@ def record_outcomes(
         changed = session.execute(
             _SENT.values(
                 status=DeliveryStatus.sent,
+                # Every attempt counts, the one that succeeded too (failures count below).
+                attempts=sa.bindparam("b_attempts"),
                 provider_id=sa.bindparam("b_provider"),
                 sent_at=now,
                 lease_expires_at=None,
-                last_error=sa.bindparam("b_note"),
+                # A worker whose lease ran out mid-send records without owning the claim: the
+                # marking the taker-over set stays, so the possible duplicate is still counted.
+                last_error=sa.case(
+                    (
+                        _TABLE.c.last_error.startswith(POSSIBLE_DUPLICATE, autoescape=True),
+                        POSSIBLE_DUPLICATE,
+                    ),
+                    else_=sa.bindparam("b_note"),
+                ),
             ),
             [
-                {"b_id": job.id, "b_provider": result.provider_id, "b_note": _note(job, None)}
+                {
+                    "b_id": job.id,
+                    "b_attempts": job.attempts + 1,
+                    "b_provider": result.provider_id,
+                    "b_note": _note(job, None),
+                }
                 for job, result in sent
             ],
         ).rowcount  # type: ignore[attr-defined]
         if changed != len(sent):
-            # Another worker took over an expired lease and recorded its own send first.
+            # Another worker took over an expired lease and recorded its own send first; both
+            # sends get a SentMessage row (an e-mail's shared Message-ID keeps one).
             logger.warning("%d messages were sent twice (lease taken over)", len(sent) - changed)
         record_sent_many(session, [(job.message, result) for job, result in sent if job.message])
         counts["sent"] = len(sent)
@@ -316,7 +212,7 @@ def _fail(session: Session, worker_id: str, outcome: Outcome, builder: MessageBu
         reason = f"gave up after {attempts} attempts; last error: {reason}"
     delivery.status = DeliveryStatus.failed
     delivery.attempts = attempts
-    delivery.last_error = reason
+    delivery.last_error = _note(outcome.job, reason)
     delivery.lease_expires_at = None
     try:
         notice, _code = builder.notice(session, delivery.notice_id)

@@ -21,10 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.clock import utcnow
-from service.delivery.dispatch import (
-    POSSIBLE_DUPLICATE,
-)
-from service.delivery.models import Delivery, DeliveryStatus
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
 
 logger = logging.getLogger(__name__)
 

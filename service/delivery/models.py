@@ -15,6 +15,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from service.clock import utcnow
 from service.store.database import Base
 
+# Marks a delivery claimed after a lease expired: the worker that held it may have sent it, so
+# the message may reach the person twice. The marking starts `last_error` and stays whatever
+# happens to the delivery next (retries, success, failure, callbacks); tracking counts it.
+POSSIBLE_DUPLICATE = "possible duplicate: a worker's lease expired while it was sending this"
+
 
 class DeliveryStatus(StrEnum):
     """Where a delivery is; sent/delivered/failed/cancelled are the ends of the road."""
@@ -51,6 +56,8 @@ class Delivery(Base):
     role: Mapped[str] = mapped_column(String(16))
     audience: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.planned.value)
+    # Sends tried and recorded: every failure and the send that succeeded. A send lost in a
+    # worker's crash is not counted; the possible-duplicate marking records it instead.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     lease_owner: Mapped[str | None] = mapped_column(String(64))

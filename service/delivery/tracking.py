@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.channels.base import mask_address
-from service.delivery.models import Delivery, DeliveryStatus
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
 from service.delivery.planning import UNREACHABLE_CHANNEL
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
@@ -41,6 +41,9 @@ class Progress:
     by_language: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_counts))
     by_audience: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(_counts))
     unreachable: int = 0  # people no channel could reach (counted as failed, channel "none")
+    # Deliveries a worker took over after another's lease expired mid-send, whatever their
+    # status now: the first worker may have handed the message over without recording it.
+    possible_duplicates: int = 0
 
     @property
     def total(self) -> int:
@@ -62,6 +65,7 @@ class Progress:
             "total": self.total,
             "done": self.done,
             "unreachable": self.unreachable,
+            "possible_duplicates": self.possible_duplicates,
             "overall": {**self.overall, "total": self.total},
             "by_channel": group(self.by_channel),
             "by_language": group(self.by_language),
@@ -72,15 +76,22 @@ class Progress:
 def progress(session: Session, notice_id: int) -> Progress:
     """Counts for one notice, in one grouped query (cheap enough to poll every second)."""
     result = Progress(notice_id)
+    marked = Delivery.last_error.startswith(POSSIBLE_DUPLICATE, autoescape=True)
     rows = session.execute(
         sa.select(
-            Delivery.channel, Delivery.language, Delivery.audience, Delivery.status, sa.func.count()
+            Delivery.channel,
+            Delivery.language,
+            Delivery.audience,
+            Delivery.status,
+            sa.func.count(),
+            sa.func.sum(sa.case((marked, 1), else_=0)),
         )
         .where(Delivery.notice_id == notice_id)
         .group_by(Delivery.channel, Delivery.language, Delivery.audience, Delivery.status)
     )
-    for channel, language, audience, status, count in rows:
+    for channel, language, audience, status, count, duplicates in rows:
         result.overall[status] = result.overall.get(status, 0) + count
+        result.possible_duplicates += int(duplicates or 0)
         for group, key in (
             (result.by_channel, channel),
             (result.by_language, language),

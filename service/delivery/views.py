@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -52,6 +52,10 @@ class ProgressOut(BaseModel):
     total: int
     done: bool
     unreachable: int
+    possible_duplicates: int = Field(
+        description="deliveries taken over after a worker's lease expired mid-send: each may "
+        "have reached its person twice (an upper bound)"
+    )
     overall: StatusCounts
     by_channel: dict[str, StatusCounts]
     by_language: dict[str, StatusCounts]

@@ -4,8 +4,9 @@ Semantics are at-least-once. A claim sets status `sending` with a lease; a worke
 leaves its claims to expire, and any worker then claims them again. On PostgreSQL any number of
 workers claim with `FOR UPDATE SKIP LOCKED`, so no two hold the same delivery; on SQLite one
 worker runs (SQLite serialises writers). Messages sent but not yet recorded when a worker dies
-are sent again: at most `worker_concurrency` of them (see service.delivery.dispatch), and the
-second SentMessage row with the same reference counts each.
+are sent again: at most `worker_concurrency` of them (see service.delivery.dispatch). Their
+first sends leave no SentMessage row; the deliveries taken over carry the possible-duplicate
+marking (service.delivery.models.POSSIBLE_DUPLICATE), which tracking counts.
 """
 
 from __future__ import annotations
@@ -25,17 +26,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service.channels.base import Transport
+from service.channels.transports import make_transports
 from service.config import Settings
 from service.content import ContentLibrary, get_library
-from service.delivery.dispatch import (
-    Job,
-    MessageBuilder,
-    Outcome,
-    RetryPolicy,
-    TokenBucket,
-    record_outcomes,
-    send_job,
-)
+from service.delivery.dispatch import Outcome, RetryPolicy, TokenBucket, record_outcomes, send_job
 from service.delivery.leases import (
     claim,
     new_worker_id,
@@ -44,7 +38,7 @@ from service.delivery.leases import (
     still_ours,
     work_left,
 )
-from service.delivery.send_command import make_transports
+from service.delivery.messages import Job, MessageBuilder
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,12 @@ def _problems(notice: dict[str, Any] | str) -> dict[str, str]:
     assert response.status_code == 422, response.text[:500]
     assert len(response.content) < 20_000, "an invalid notice gets a short answer"
     return {p["location"]: p["message"] for p in response.json()["problems"]}
+
+
+@pytest.fixture(autouse=True)
+def database(var_dir: Path) -> Path:
+    """The preview reads the register and the published notices: a fresh, migrated database."""
+    return var_dir
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from service.delivery.dispatch import POSSIBLE_DUPLICATE
-from service.delivery.models import Delivery
+from service.channels.models import SentMessage
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
+from service.delivery.tracking import progress
 from service.store.database import session_scope
 from tests.conftest import ROOT
 from tests.delivery.test_worker import engine, fake, messages_per_number, seed, statuses
@@ -131,6 +132,11 @@ def test_a_killed_worker_loses_nothing_and_duplicates_stay_within_the_concurrenc
         possible = session.scalar(
             sa.select(sa.func.count()).where(Delivery.last_error == POSSIBLE_DUPLICATE)
         )
+        # The dead worker's last sends were never recorded: one SentMessage row per delivery,
+        # so the marking is the only trace of the duplicates, and tracking counts it.
+        assert session.scalar(sa.select(sa.func.count()).select_from(SentMessage)) == 2000
+        [notice_id] = session.scalars(sa.select(Delivery.notice_id).distinct()).all()
+        assert progress(session, notice_id).possible_duplicates == possible
     # Every delivery the dead worker held is counted as a possible duplicate (and on a loaded
     # machine a few more whose lease ran out before the live worker renewed it).
     assert possible is not None and duplicates <= at_kill["sending"] <= possible

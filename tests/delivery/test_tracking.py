@@ -18,8 +18,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from service.api.deps import session_dependency
+from service.channels.base import OutgoingMessage, SendResult
+from service.channels.status import record_sent
 from service.content import ContentLibrary
-from service.delivery.models import Delivery
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
 from service.delivery.tracking import not_reached, progress, recipient_history, report_csv
 from service.delivery.views import router
 from service.notices.models import NoticeRecord
@@ -222,6 +224,7 @@ def test_the_api_serves_progress_not_reached_and_the_report(
     body = client.get(f"/api/v1/notices/{record.code.lower()}/progress").json()
     assert (body["code"], body["total"], body["done"]) == (record.code, 6, False)
     assert body["overall"]["planned"] == 5 and body["by_channel"]["none"]["failed"] == 1
+    assert body["possible_duplicates"] == 0
     assert [p["name"] for p in client.get(f"/api/v1/notices/{record.code}/not-reached").json()] == [
         "Dana"
     ]
@@ -273,3 +276,110 @@ def test_the_pdf_report_is_tagged_and_lists_who_to_phone(
     ).stdout
     assert "Ej nådda (2)" in text and "Ali" in text and "Dana" in text
     assert "21610" in text
+
+
+def hand_over(engine: Engine, recipient_id: int, transport: str, status: str = "sent") -> None:
+    """Record the recipient's delivery as handed to `transport`, as a worker would."""
+    with session_scope(engine) as session:
+        delivery = session.scalars(
+            sa.select(Delivery).where(Delivery.recipient_id == recipient_id)
+        ).one()
+        assert delivery.address is not None
+        provider_id = f"{transport}-{delivery.id}"
+        message = OutgoingMessage(delivery.channel, delivery.address, "text", f"d{delivery.id}")
+        record_sent(session, message, SendResult(transport, provider_id, "sent"))
+        delivery.provider_id, delivery.status = provider_id, status
+
+
+def pdf_text(engine: Engine, code: str, tmp_path: Path) -> str:
+    """The report PDF's text, its whitespace made single spaces (lines wrap anywhere)."""
+    response = client_for(engine).get(f"/api/v1/notices/{code}/report.pdf")
+    assert response.status_code == 200
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(response.content)
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert "Tagged:          yes" in info.stdout
+    text = subprocess.run(
+        ["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return " ".join(text.split())
+
+
+REACHABLE = (
+    person("Ali", phone="+46701000001", languages=["ar"], audiences=["other-languages"]),
+    person("Anna", phone="+46701000002", audiences=["easy-read"]),
+    person("Fia", phone="+46701000006", audiences=["relatives"]),
+    person("Eva", email="eva@example.se", audiences=["relatives"]),  # e-mail only
+)
+
+
+@pytest.fixture
+def reachable(
+    engine: Engine, library: ContentLibrary, areas: AreaMap
+) -> tuple[NoticeRecord, dict[str, int]]:
+    """The care-home notice planned for four people who all have a channel."""
+    ids = register(engine, *REACHABLE)
+    record, notice = publish(engine, library, notice_raw())
+    plan(engine, record, notice, library, areas)
+    return record, ids
+
+
+def test_the_pdf_report_says_sent_is_not_delivered_and_never_claims_everyone_was_reached(
+    engine: Engine, reachable: tuple[NoticeRecord, dict[str, int]], tmp_path: Path
+) -> None:
+    record, ids = reachable
+    for name in ("Ali", "Anna", "Fia"):
+        hand_over(engine, ids[name], "twilio")
+    hand_over(engine, ids["Eva"], "smtp")
+    text = pdf_text(engine, record.code, tmp_path)
+    assert "4 skickade, varav 0 bekräftat levererade (av 4 leveranser)" in text
+    assert "alla har nåtts" not in text.lower()
+    assert "Skickade, inte bekräftade: 4." in text and "Ej nådda (0)" in text
+    assert "Ingen att ringa just nu." in text
+    assert "Skickade men inte bekräftade: 4. Väntar eller skickas fortfarande: 0." in text
+    assert "Utskicket är avslutat" in text
+    # What "sent" means per channel: SMS receipts come from the operator; e-mail has none.
+    assert "SMS via twilio: 3 lämnade till operatören." in text
+    assert "e-post via smtp: 1 lämnade till e-postservern." in text
+    assert "ger ingen leveransbekräftelse" in text
+    # Swedish column names throughout; no English status words.
+    for word in ("kanal", "språk", "målgrupp", "planerade", "skickas", "skickade"):
+        assert f" {word} " in text, word
+    for word in ("levererade", "misslyckade", "stoppade", "totalt"):
+        assert f" {word} " in text, word
+    english = {"planned", "sending", "sent", "delivered", "failed", "cancelled", "total"}
+    assert english.isdisjoint(text.split())
+    assert "arabiska (ar)" in text and "Lättläst" in text  # names, not codes
+
+    for name in ("Ali", "Anna", "Fia", "Eva"):
+        set_status(engine, ids[name], "delivered")
+    text = pdf_text(engine, record.code, tmp_path)
+    assert "4 skickade, varav 4 bekräftat levererade" in text
+    assert "Alla 4 leveranser är bekräftat levererade." in text
+    assert "Ingen att ringa: alla har nåtts." in text
+
+
+def test_the_pdf_report_says_what_is_still_open_and_what_the_outbox_never_sent(
+    engine: Engine, reachable: tuple[NoticeRecord, dict[str, int]], tmp_path: Path
+) -> None:
+    record, ids = reachable
+    hand_over(engine, ids["Ali"], "outbox")
+    hand_over(engine, ids["Anna"], "twilio", status="delivered")
+    with session_scope(engine) as session:  # a worker took Anna's delivery over
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.recipient_id == ids["Anna"])
+            .values(last_error=POSSIBLE_DUPLICATE)
+        )
+    set_status(engine, ids["Fia"], "sending")
+    set_status(engine, ids["Eva"], "cancelled")
+    text = pdf_text(engine, record.code, tmp_path)
+    assert "2 skickade, varav 1 bekräftat levererad (av 4 leveranser)" in text
+    assert "Utskicket pågår: 0 väntar på att skickas och 1 skickas just nu." in text
+    assert "Provläge: 1 meddelande skrevs bara till utkorgen (var/outbox)" in text
+    assert "SMS via utkorgen: 1 meddelande skrevs som filer och skickades inte till någon." in text
+    assert "Stoppade: 1." in text and "alla har nåtts" not in text.lower()
+    assert "Kan ha skickats två gånger: 1." in text
+    assert (
+        "Skickade men inte bekräftade: 1. Väntar eller skickas fortfarande: 1. Stoppade: 1." in text
+    )

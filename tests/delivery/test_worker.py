@@ -6,10 +6,13 @@ shared by test_crash_recovery.py and test_two_workers.py.
 
 from __future__ import annotations
 
+import csv
+import io
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +20,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from service.channels.base import OutgoingMessage, SendResult
 from service.channels.models import SentMessage
 from service.channels.status import apply_status
 from service.config import Settings
+from service.content import ContentLibrary
 from service.delivery.cancel import cancel_deliveries
-from service.delivery.dispatch import POSSIBLE_DUPLICATE, RetryPolicy
+from service.delivery.dispatch import Outcome, RetryPolicy, record_outcomes
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
-from service.delivery.models import Delivery
+from service.delivery.messages import Job, MessageBuilder
+from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
+from service.delivery.tracking import progress, report_csv
 from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
@@ -188,7 +195,9 @@ def test_every_delivery_is_sent_through_temporary_failures_and_timeouts(
     assert refused > 0.3 * 2000  # the faults really happened, and were retried
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(SentMessage)) == 2000
-        retried = session.scalar(sa.select(sa.func.count()).where(Delivery.attempts > 0))
+        # Every send counts as an attempt, the one that succeeded included.
+        assert session.scalar(sa.select(sa.func.min(Delivery.attempts))) == 1
+        retried = session.scalar(sa.select(sa.func.count()).where(Delivery.attempts > 1))
         assert retried is not None and retried > 300
         body = next(iter(fake.messages.values()))["body"]
         assert "/n/T00001" in body  # the public page's link is in the SMS
@@ -275,15 +284,26 @@ def test_a_provider_callback_marks_the_delivery_delivered_or_failed(
     assert (fallback.channel, fallback.status) == ("email", "planned")
 
 
+def expire_leases(engine: Engine, ids: list[int]) -> None:
+    """Let these claims' leases run out (long ago, by the database's clock and the service's)."""
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id.in_(ids))
+            .values(lease_expires_at=datetime(2000, 1, 1, tzinfo=UTC))
+        )
+
+
 def test_a_lease_that_expired_is_claimed_again(engine: Engine) -> None:
     seed(engine, 10)
     with session_scope(engine) as session:
-        mine = claim(session, "crashed", 6, lease_seconds=0.05)
+        mine = claim(session, "crashed", 6, lease_seconds=30)
     assert [d.status for d in mine] == ["sending"] * 6
     with session_scope(engine) as session:
         others = claim(session, "other", 10, lease_seconds=30)
     assert {d.id for d in others}.isdisjoint(d.id for d in mine) and len(others) == 4
-    time.sleep(0.1)
+    # Set, not slept for: a 50 ms lease ran out before the second claim on a loaded machine.
+    expire_leases(engine, [d.id for d in mine])
     with session_scope(engine) as session:
         # A worker never claims again what it still holds (its lease ran out mid-send).
         assert claim(session, "crashed", 10, 30, exclude=[d.id for d in mine]) == []
@@ -294,6 +314,71 @@ def test_a_lease_that_expired_is_claimed_again(engine: Engine) -> None:
     # The dead worker may have sent them: each is counted as a possible duplicate.
     assert {d.last_error for d in taken} == {POSSIBLE_DUPLICATE}
     assert {d.last_error for d in others} == {None}
+
+
+def taken_over(engine: Engine) -> tuple[Job, Job]:
+    """One delivery claimed by "slow", whose lease runs out, then by "other": both jobs."""
+    seed(engine, 1)
+    with session_scope(engine) as session:
+        [first] = claim(session, "slow", 1, lease_seconds=30)
+    expire_leases(engine, [first.id])
+    with session_scope(engine) as session:
+        [second] = claim(session, "other", 1, lease_seconds=30)
+    assert second.last_error == POSSIBLE_DUPLICATE
+    message = OutgoingMessage("sms", phone(1), "text", f"d{first.id}")
+    return (
+        Job(first.id, "sms", 0, message),
+        Job(second.id, "sms", 0, message, taken_over=True),
+    )
+
+
+def record(engine: Engine, worker_id: str, library: ContentLibrary, *outcomes: Outcome) -> None:
+    with session_scope(engine) as session:
+        record_outcomes(
+            session,
+            worker_id,
+            outcomes,
+            builder=MessageBuilder(Settings(), library),
+            max_attempts=8,
+            retry=FAST,
+        )
+
+
+def test_the_possible_duplicate_marking_survives_a_slow_worker_recording_its_send(
+    engine: Engine, library: ContentLibrary
+) -> None:
+    slow, other = taken_over(engine)
+    # The slow worker's message was already with the provider; it records it first.
+    record(engine, "slow", library, Outcome(slow, SendResult("twilio", "SM-slow", "queued")))
+    record(engine, "other", library, Outcome(other, SendResult("twilio", "SM-other", "queued")))
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, slow.id)
+        assert delivery is not None
+        assert (delivery.status, delivery.provider_id, delivery.attempts) == ("sent", "SM-slow", 1)
+        assert delivery.last_error == POSSIBLE_DUPLICATE
+        # Both sends were recorded: two SentMessage rows with the same reference.
+        references = session.scalars(sa.select(SentMessage.reference)).all()
+        assert references == [f"d{slow.id}", f"d{slow.id}"]
+        assert progress(session, delivery.notice_id).possible_duplicates == 1
+        # A failure reported later by the provider keeps the marking too.
+        assert apply_status(session, "SM-slow", "undelivered", "30003") == "updated"
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, slow.id)
+        assert delivery is not None and delivery.status == "failed"
+        assert (delivery.last_error or "").startswith(f"{POSSIBLE_DUPLICATE}; the provider")
+        assert progress(session, delivery.notice_id).possible_duplicates == 1
+
+
+def test_a_delivery_taken_over_that_fails_stays_marked_as_a_possible_duplicate(
+    engine: Engine, library: ContentLibrary
+) -> None:
+    _slow, other = taken_over(engine)
+    record(engine, "other", library, Outcome(other, error="21211: invalid", permanent=True))
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, other.id)
+        assert delivery is not None and delivery.status == "failed"
+        assert (delivery.last_error or "").startswith(f"{POSSIBLE_DUPLICATE}; 21211: invalid")
+        assert progress(session, delivery.notice_id).possible_duplicates == 1
 
 
 def test_temporary_errors_give_up_after_max_attempts(
@@ -307,6 +392,32 @@ def test_temporary_errors_give_up_after_max_attempts(
     assert (delivery.status, delivery.attempts) == ("failed", 3)
     assert (delivery.last_error or "").startswith("gave up after 3 attempts; last error: ")
     assert len(fake.requests) == 3
+
+
+def test_attempts_count_every_try_including_the_one_that_succeeded(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    retried = seed(engine, 1)
+    fake.fail_next(2, status=503)
+    # Three attempts are allowed: two temporary errors and the send that succeeds fit.
+    settings = fake_settings(fake, tmp_path, database_url, max_attempts=3)
+    drain(settings, engine)
+    first_time = seed(engine, 1, start=2)
+    drain(settings, engine)
+    assert len(fake.requests) == 4
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(Delivery).order_by(Delivery.id)).all()
+        assert [(d.status, d.attempts, d.last_error) for d in rows] == [
+            ("sent", 3, None),
+            ("sent", 1, None),
+        ]
+        reports = [report_csv(session, n).decode("utf-8-sig") for n in (retried, first_time)]
+    attempts = [
+        row["attempts"]
+        for report in reports
+        for row in csv.DictReader(io.StringIO(report), delimiter=";")
+    ]
+    assert attempts == ["3", "1"]
 
 
 def test_rate_limit_per_transport(
