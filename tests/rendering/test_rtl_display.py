@@ -24,11 +24,13 @@ import pytest
 from bidi import get_display
 
 from service.audiences.schemas import Register, Role
+from service.channels.sms.encoding import analyse_sms
 from service.content import ContentLibrary
 from service.notices.schemas import Channel
 from service.notices.service import Notice, validate_notice
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
+from tests.accessibility import chromium
 from tests.conftest import ROOT, load_json
 
 RTL_LANGUAGES = ("ar", "fa", "fa-AF")
@@ -217,3 +219,118 @@ def test_display_lines_isolate_dir_and_bdi() -> None:
         "الهاتف: \u2066021-39 00 00\u2069 \u2068Kyrkvägen 1\u2069",
         "\u2066http://127.0.0.1:8000/n/AB12CD\u2069",
     ]
+
+
+@pytest.mark.parametrize("scenario", EXAMPLES)
+def test_swedish_sms_gets_no_isolates_and_stays_gsm7(
+    library: ContentLibrary, scenario: str
+) -> None:
+    for name, notice in notices(library, scenario, "sv"):
+        for register, role in itertools.product(Register, Role):
+            key = VariantKey("sv", register, role, Channel.sms)
+            url = None if name == "phone_only" else PUBLIC_URL
+            text = render_variant(notice, key, library, public_url=url).text
+            assert not BIDI_CONTROLS.search(text), (name, key)
+            assert analyse_sms(text).encoding == "GSM-7", (name, key, text)
+
+
+def test_left_to_right_languages_get_no_isolation(library: ContentLibrary) -> None:
+    ltr = [tag for tag, language in library.languages.items() if not language.rtl]
+    for scenario, lang in itertools.product(EXAMPLES, ltr):
+        notice = dict(notices(library, scenario, lang))["alert"]
+        for channel in Channel:
+            key = VariantKey(lang, Register.standard, Role.public, channel)
+            variant = render_variant(notice, key, library, public_url=PUBLIC_URL)
+            shown = [variant.text, variant.subject, variant.html or ""]
+            assert not any(BIDI_CONTROLS.search(text) for text in shown), (scenario, key)
+            assert '<span dir="ltr">' not in (variant.html or ""), (scenario, key)
+
+
+def test_communicator_text_stays_escaped_in_right_to_left_output(
+    library: ContentLibrary,
+) -> None:
+    raw = load_json(ROOT / "message_templates" / "water_outage" / "example.json")
+    hostile = "<script>alert(1)</script> 021-39 {{ 7*7 }}"
+    raw["fields"] = {**raw["fields"], "area_name": hostile, "water_points": ["<b>1 2</b>"]}
+    notice = validate_notice(raw, library)
+    web = render_variant(
+        notice, VariantKey("ar", Register.standard, Role.public, Channel.web), library
+    )
+    assert web.html is not None
+    assert "<script>" not in web.html and "<b>" not in web.html
+    assert '<span dir="ltr">&lt;script&gt;alert(1)&lt;/script&gt; 021-39 {{ 7*7 }}</span>' in (
+        web.html
+    )
+    assert '<li><span dir="ltr">&lt;b&gt;1 2&lt;/b&gt;</span></li>' in web.html
+    assert f"\u2066{hostile}\u2069" in web.text  # the plain text shows what was typed
+    sms = render_variant(
+        notice, VariantKey("ar", Register.standard, Role.public, Channel.sms), library
+    )
+    assert f"\u2066{hostile}\u2069" in sms.text
+
+
+def _x_positions(page: Any, items: list[str]) -> list[dict[str, Any]]:
+    """Where Chromium draws each character of every occurrence of the items in the page."""
+    found: list[dict[str, Any]] = page.evaluate(
+        """(items) => {
+            const out = [];
+            const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+            while (walker.nextNode()) {
+                const node = walker.currentNode;
+                for (const item of items) {
+                    for (let at = node.data.indexOf(item); at >= 0;
+                         at = node.data.indexOf(item, at + 1)) {
+                        const chars = [];
+                        for (let i = 0; i < item.length; i++) {
+                            const range = document.createRange();
+                            range.setStart(node, at + i);
+                            range.setEnd(node, at + i + 1);
+                            const box = range.getBoundingClientRect();
+                            chars.push([item[i], box.left, box.top]);
+                        }
+                        out.push({item: item, chars: chars});
+                    }
+                }
+            }
+            return out;
+        }""",
+        items,
+    )
+    return found
+
+
+def test_chromium_draws_numbers_and_links_in_reading_order(library: ContentLibrary) -> None:
+    """The real thing: where a browser puts each digit of an Arabic and a Persian page."""
+    items = ["021-39 13 00", "021-39 00 00", "114 14", "127.0.0.1:8000/n/AB12CD"]
+    pages = []
+    for scenario, lang, channel in [
+        ("evacuation", "ar", Channel.web),
+        ("evacuation", "fa", Channel.email),
+        ("disinformation", "ar", Channel.print),
+    ]:
+        raw = dict(notices(library, scenario, lang))["alert"]
+        key = VariantKey(
+            lang, Register.standard, Role.staff, channel, 14 if channel == "print" else 0
+        )
+        html = render_variant(raw, key, library, public_url=PUBLIC_URL).html
+        assert html is not None
+        pages.append((f"{scenario}-{lang}-{channel.value}", html))
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        try:
+            wrong = []
+            seen = 0
+            for name, html in pages:
+                page.set_content(html)
+                for found in _x_positions(page, items):
+                    seen += 1
+                    drawn = [c for c in found["chars"] if c[0] != " "]
+                    assert len({round(c[2]) for c in drawn}) == 1, (name, found)  # one line
+                    lefts = [c[1] for c in drawn]
+                    if lefts != sorted(lefts):
+                        order = "".join(c[0] for c in sorted(found["chars"], key=lambda c: c[1]))
+                        wrong.append(f"{name}: {found['item']!r} drawn as {order!r}")
+        finally:
+            page.close()
+    assert seen >= 6
+    assert not wrong, "\n".join(wrong)
