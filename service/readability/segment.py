@@ -15,6 +15,10 @@ Words are runs of letters and digits (any script, combining marks and ZWNJ inclu
 hyphens, apostrophes, colons, dots or slashes ("t.ex", "112:an", "COVID-19", "och/eller"); digit
 groups joined by a space count as one number ("30 000", "021-39 00 00"); web and e-mail
 addresses are one word. Numbers and addresses are words but never long words.
+
+The invisible bidi controls the renderer puts around numbers and addresses in right-to-left text
+(isolates U+2066-U+2069, and the marks LRM/RLM/ALM) are no part of any word and stand beside a
+sentence's final stop like a closing quote, so a text is counted the same with or without them.
 """
 
 from __future__ import annotations
@@ -31,25 +35,29 @@ _MARKS = (
 )
 _ALNUM = rf"(?:[^\W_]|[{_MARKS}])"
 _CONNECTOR = r"(?:[-\u2010\u2011\u2013'\u2019:./]|(?<=\d)[,\u00a0\u202f ](?=\d))"
-_URL_END = r"[^\s<>\"'()\[\].,;:!?]"
+# Isolates, embeddings and overrides, and the marks LRM, RLM and ALM.
+_BIDI = "\u2066\u2067\u2068\u2069\u202a\u202b\u202c\u202d\u202e\u200e\u200f\u061c"
+_URL_END = rf"[^\s<>\"'()\[\].,;:!?{_BIDI}]"
+_URL_CHAR = rf"[^\s<>\"'()\[\]{_BIDI}]"
 _ADDRESS = (
-    rf"(?:https?://|www\.)[^\s<>\"'()\[\]]*{_URL_END}"
+    rf"(?:https?://|www\.){_URL_CHAR}*{_URL_END}"
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
     # A host: a domain we know the ending of, an IP address or localhost (a test server's link
     # is still one address), with an optional port and path.
     r"|(?:[^\W_][\w-]*(?:\.[\w-]+)*\.(?:se|nu|com|org|net|eu|fi|no|dk|info|gov|io)\b"
     r"|\d{1,3}(?:\.\d{1,3}){3}(?=[:/])|localhost(?=[:/]))(?::\d{1,5})?"
-    rf"(?:/[^\s<>\"'()\[\]]*{_URL_END})?"
+    rf"(?:/{_URL_CHAR}*{_URL_END})?"
 )
 _TOKEN = re.compile(rf"(?P<address>{_ADDRESS})|{_ALNUM}+(?:{_CONNECTOR}{_ALNUM}+)*")
 
 _TERMINAL = re.compile(
-    r"[.!?\u2026\u203c\u2047\u2048\u2049\u061f\u06d4\u1362\u1367]+[\"'\u201d\u2019\u00bb)\]]*"
+    r"[.!?\u2026\u203c\u2047\u2048\u2049\u061f\u06d4\u1362\u1367]+"
+    rf"[\"'\u201d\u2019\u00bb)\]{_BIDI}]*"
 )
 _HARD_TERMINALS = frozenset("\u061f\u06d4\u1362\u1367")  # ؟ ۔ ። ፧
 _SOFT_TERMINALS = frozenset(".\u2026")  # . …
-_CLOSERS = "\"'\u201d\u2019\u00bb)]"
-_OPENERS = "([{\"'\u00ab\u201c\u201e\u2018"
+_CLOSERS = "\"'\u201d\u2019\u00bb)]" + _BIDI
+_OPENERS = "([{\"'\u00ab\u201c\u201e\u2018" + _BIDI
 _BULLET_MARKS = "-\u2013\u2014\u2022*\u00b7\u25aa\u25e6\u2023\u25cf\u25a0\u27a2\u25ba\u2713\u2714"
 _BULLET = re.compile(rf"[ \t]*(?:[{_BULLET_MARKS}]|\d{{1,2}}[.)])[ \t]+")
 
@@ -105,7 +113,7 @@ def _is_boundary(line: str, m: re.Match[str]) -> bool:
     core = run.rstrip(_CLOSERS)
     if any(c not in _SOFT_TERMINALS for c in core):
         return True  # ! or ? followed by whitespace
-    rest = line[after:].lstrip()
+    rest = line[after:].lstrip().lstrip(_BIDI)
     if not rest:
         return True
     nxt = rest[0]

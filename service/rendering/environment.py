@@ -6,6 +6,7 @@ as variables, so `{{ }}` typed into a notice is shown literally, never evaluated
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import lru_cache
@@ -19,7 +20,7 @@ from babel.numbers import format_decimal
 from jinja2 import FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 from jinja2.sandbox import SandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 # Escaping is on by default; only templates that produce plain text (SMS, subject lines) are
 # exempt, so a new or renamed HTML template can never render user text unescaped.
@@ -68,13 +69,26 @@ def _number(context: Context, value: float) -> str:
     return format_decimal(value, locale=context["babel_locale"])
 
 
+_ITEM = re.compile("\ue000(\\d+)\ue001")  # private-use brackets around an item's number
+
+
 @pass_context
 def _join(context: Context, items: Iterable[Any]) -> str:
     """A locale's list: 'A, B och C' in Swedish, 'A, B and C' in English."""
-    values = [str(i) for i in items]
-    joined = format_list(values, locale=context["babel_locale"])
-    # Escape here because joining in Python bypasses autoescape of each item.
-    return Markup.escape(joined) if context.eval_ctx.autoescape else joined
+    values = list(items)
+    if not context.eval_ctx.autoescape:
+        return format_list([str(i) for i in values], locale=context["babel_locale"])
+    # Joining in Python bypasses autoescape, so each item is escaped on its own (keeping the
+    # markup an item brings, such as the isolation of right-to-left output) and the locale's
+    # words between them are escaped as text.
+    shown = [escape(i) for i in values]
+    numbered = [f"\ue000{n}\ue001" for n in range(len(values))]
+    pattern = format_list(numbered, locale=context["babel_locale"])
+    parts = _ITEM.split(pattern)
+    # split() with one group gives text, item number, text, item number, ..., text.
+    return Markup("").join(
+        shown[int(part)] if index % 2 else escape(part) for index, part in enumerate(parts)
+    )
 
 
 def _display_url(url: str) -> str:

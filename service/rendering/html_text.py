@@ -3,18 +3,29 @@
 The long-form body is written once, in HTML, and this gives the plain-text e-mail part and the
 text the readability check reads. User data was escaped in the HTML, so unescaping here yields
 it literally: it is never interpreted as markup on the way.
+
+For right-to-left languages (`isolates=True`) an element with `dir` inside a paragraph (the
+renderer's `<span dir="ltr">` around numbers and addresses, `<bdi>`) becomes the Unicode
+isolates LRI/RLI/FSI ... PDI, so the plain text keeps the order the HTML shows.
 """
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
+from service.rendering.bidi import FSI, LRI, PDI, RLI, VOID_ELEMENTS
+
 BLOCKS = {"h1", "h2", "h3", "p", "ul", "ol", "div", "section", "article", "header", "footer"}
+# Elements that hold other blocks: their `dir` sets the page's direction, not an isolate.
+CONTAINERS = {"html", "body", "main", "div", "section", "article", "header", "footer", "ul", "ol"}
+_ISOLATES = {"ltr": LRI, "rtl": RLI}
 
 
 class _TextBuilder(HTMLParser):
-    def __init__(self) -> None:
+    def __init__(self, *, isolates: bool = False) -> None:
         super().__init__(convert_charrefs=True)
+        self.isolates = isolates
+        self.open: list[tuple[str, bool]] = []  # (tag, whether it opened an isolate)
         self.blocks: list[tuple[bool, str]] = []  # (is list item, text)
         self.in_item = False
         self.current: list[str] = []
@@ -30,8 +41,32 @@ class _TextBuilder(HTMLParser):
         self.current = []
         self.in_item = False
 
+    def _open_isolate(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID_ELEMENTS:
+            return
+        direction = dict(attrs).get("dir")
+        isolate = self.isolates and tag not in CONTAINERS and (tag == "bdi" or bool(direction))
+        isolate = isolate and not self.skip
+        if isolate:
+            self.current.append(_ISOLATES.get((direction or "").lower(), FSI))
+        self.open.append((tag, isolate))
+
+    def _close_isolate(self, tag: str) -> None:
+        if not any(open_tag == tag for open_tag, _ in self.open):
+            return
+        while self.open:
+            open_tag, isolate = self.open.pop()
+            if isolate:
+                self.current.append(PDI)
+            if open_tag == tag:
+                return
+
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("style", "script", "head", "title"):
+        self._start(tag, attrs)
+        self._open_isolate(tag, attrs)
+
+    def _start(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script", "head", "title", "svg"):
             self.skip += 1
         elif tag in BLOCKS:
             self._flush()
@@ -52,7 +87,8 @@ class _TextBuilder(HTMLParser):
             self.link_text = []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("style", "script", "head", "title"):
+        self._close_isolate(tag)
+        if tag in ("style", "script", "head", "title", "svg"):
             self.skip -= 1
         elif tag in BLOCKS or tag == "li":
             self._flush()
@@ -62,7 +98,8 @@ class _TextBuilder(HTMLParser):
             shown = "".join(self.link_text).strip()
             target = (self.href or "").removeprefix("mailto:").removeprefix("tel:")
             if target and target not in shown:
-                self.current.append(f" ({target})")
+                shown_target = f"{LRI}{target}{PDI}" if self.isolates else target
+                self.current.append(f" ({shown_target})")
             self.href = None
 
     def handle_data(self, data: str) -> None:
@@ -73,9 +110,12 @@ class _TextBuilder(HTMLParser):
             self.link_text.append(data)
 
 
-def html_to_text(html: str) -> str:
-    """Readable plain text: one block per paragraph, heading or list item."""
-    builder = _TextBuilder()
+def html_to_text(html: str, *, isolates: bool = False) -> str:
+    """Readable plain text: one block per paragraph, heading or list item.
+
+    `isolates`: keep the HTML's direction isolates as Unicode isolates (right-to-left text).
+    """
+    builder = _TextBuilder(isolates=isolates)
     builder.feed(html)
     builder.close()
     builder._flush()

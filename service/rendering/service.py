@@ -10,8 +10,16 @@ from markupsafe import Markup, escape
 
 from service.channels.sms.encoding import normalise_for_sms
 from service.content import ContentLibrary
+from service.notices.scenarios import FieldType
 from service.notices.schemas import Channel, MessageType, Mode
 from service.notices.service import Notice
+from service.rendering.bidi import (
+    Isolated,
+    isolate_html,
+    isolate_sms,
+    isolate_text,
+    needs_isolate,
+)
 from service.rendering.catalogs import MessageStatus, UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
 from service.rendering.html_text import html_to_text
@@ -61,14 +69,33 @@ class UserText:
 
     def __str__(self) -> str:
         text = self._text()
-        return self.texts[SOURCE_LANGUAGE] if text is None else text
+        shown = self.texts[SOURCE_LANGUAGE] if text is None else text
+        return str(Isolated(shown)) if self.lang.rtl and needs_isolate(shown) else shown
 
     def __html__(self) -> str:
         text = self._text()
         if text is not None:
+            if self.lang.rtl and needs_isolate(text):
+                return Isolated(text).__html__()
             return str(escape(text))
         # Screen readers switch voice on `lang`, so Swedish inside an Arabic page must say so.
         return str(Markup('<span lang="sv" dir="ltr">%s</span>') % self.texts[SOURCE_LANGUAGE])
+
+
+def _isolated(value: str) -> str:
+    return Isolated(value) if needs_isolate(value) else value
+
+
+def _isolate_fields(notice: Notice, fields: dict[str, Any]) -> None:
+    """In right-to-left output, communicator text (places, addresses, routes) is one isolate."""
+    for spec in notice.scenario.fields:
+        value = fields.get(spec.name)
+        if value is None:
+            continue
+        if spec.type == FieldType.text:
+            fields[spec.name] = _isolated(value)
+        elif spec.type == FieldType.text_list:
+            fields[spec.name] = [_isolated(item) for item in value]
 
 
 def _context(
@@ -87,6 +114,8 @@ def _context(
         fields[name] = None  # an end already over is not known any more (Notice.passed_ends)
     for name in notice.free_text_fields():
         fields[name] = UserText(fields[name], name, lang, gaps, blocking=True)
+    if lang.rtl:
+        _isolate_fields(notice, fields)
     note = UserText(envelope.note, "note", lang, gaps, blocking=False) if envelope.note else None
     contact = envelope.contact
     return {
@@ -127,8 +156,11 @@ def _tidy_sms(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _block(template: Any, name: str, context: dict[str, Any]) -> str:
+def _block(template: Any, name: str, context: dict[str, Any], *, html: bool) -> str:
+    """One block of a template as a line of plain text (title, headline)."""
     rendered = "".join(template.blocks[name](template.new_context(context)))
+    if html:  # keeps the isolation of right-to-left output as isolate characters
+        return " ".join(html_to_text(rendered, isolates=context["lang"].rtl).split())
     return " ".join(Markup(rendered).unescape().split())
 
 
@@ -149,18 +181,26 @@ def render_variant(
         template = env.get_template(f"{scenario}/{key.register.value}.sms.j2")
         # Rendered as it will be sent: normalised to GSM-7 wherever that keeps the meaning.
         text = normalise_for_sms(_tidy_sms(template.render(context)))
-        context["title"] = context["headline"] = _block(template, "title", context)
+        if lang.rtl:
+            text = isolate_sms(text)
+        context["title"] = context["headline"] = _block(template, "title", context, html=False)
         html = None
     else:
         template = env.get_template(f"{scenario}/{key.register.value}.body.j2")
         body = Markup(template.render(context))
-        context["title"] = _block(template, "title", context)
-        context["headline"] = _block(template, "headline", context)
+        if lang.rtl:
+            body = isolate_html(body)
+        context["title"] = _block(template, "title", context, html=True)
+        context["headline"] = _block(template, "headline", context, html=True)
     subject = " ".join(env.get_template("_layouts/subject.j2").render(context).split())
+    if lang.rtl:
+        subject = isolate_text(subject)
     if key.channel != Channel.sms:
         context.update(subject=subject, body=body)
         html = env.get_template(f"_layouts/{key.channel.value}.html.j2").render(context)
-        text = html_to_text(body)
+        if lang.rtl:  # what the layout adds (a municipality may have edited it)
+            html = str(isolate_html(html))
+        text = html_to_text(body, isolates=lang.rtl)
     review = ReviewStatus.source if lang.tag == "en" else lang.review_status
     if not load_catalog(library.locales_dir, key.language).exists and lang.tag != "en":
         review = ReviewStatus.missing

@@ -277,3 +277,26 @@ def test_print_pack_leaves_out_languages_without_a_translation(library: ContentL
     plan = plan_print_pack(validate_notice(raw, library), library, "older-people-living-alone")
     assert plan.languages == ["sv", "ar"]
     assert set(plan.left_out) == {"fit"}
+
+
+def visual_lines(path: Path) -> list[str]:
+    """Each printed line as drawn: its words from left to right (pdftotext -bbox)."""
+    words = re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" [^>]*>([^<]*)</word>',
+        run("pdftotext", "-bbox", path, "-"),
+    )
+    lines: dict[int, list[tuple[float, str]]] = {}
+    for x_min, y_min, word in words:
+        lines.setdefault(round(float(y_min)), []).append((float(x_min), html.unescape(word)))
+    return [" ".join(word for _, word in sorted(line)) for _, line in sorted(lines.items())]
+
+
+def test_arabic_print_draws_the_phone_number_in_reading_order(printed: Printed) -> None:
+    # Without isolation WeasyPrint (like any UAX #9 renderer) draws "00 00 39-021"; pdftotext
+    # then reads the run back as "00 00 39-021" too. The words' positions show what is printed.
+    variant, path = printed["water_outage", "ar"]
+    drawn = [line for line in visual_lines(path) if "021" in line]
+    assert drawn and all("021-39 00 00" in line for line in drawn), drawn
+    text = re.sub("[\u202a-\u202e\u2066-\u2069]", "", run("pdftotext", path, "-"))
+    assert "021-39 00 00" in text and "00 00 39-021" not in text
+    assert '<span dir="ltr">021-39 00 00</span>' in (variant.html or "")

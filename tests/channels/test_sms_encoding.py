@@ -291,3 +291,22 @@ def test_normalisation_never_touches_letters_or_digits(raw: str) -> None:
 def test_dense_ellipsis_is_not_expanded_when_it_would_cost_more() -> None:
     a = analyse_sms("…" * 70)  # 70 UCS-2 units = 1 part; as "..." it would be 210 septets
     assert (a.encoding, a.segments, a.replacements) == ("UCS-2", 1, ())
+
+
+def test_bidi_isolates_are_one_ucs2_unit_each_and_never_normalised_away() -> None:
+    # The renderer puts LRI ... PDI around numbers in Arabic, Persian and Dari SMS (UCS-2
+    # anyway); they are invisible, not GSM-7, and must be counted and kept.
+    plain = "اتصلوا بالرقم 021-39 13 00."
+    isolated = "اتصلوا بالرقم \u2066021-39 13 00\u2069."
+    a, b = analyse_sms(plain), analyse_sms(isolated)
+    assert b.text == isolated and b.replacements == ()
+    assert (a.encoding, b.encoding) == ("UCS-2", "UCS-2")
+    assert b.units == a.units + 2 == len(isolated)
+    assert {"\u2066", "\u2069"} <= set(b.non_gsm_characters)
+    # 65 letters, "1 2" and its two isolates fill one UCS-2 message (70 units); one more
+    # letter needs a second part.
+    assert analyse_sms("ب" * 65 + "\u20661 2\u2069").segments == 1
+    assert analyse_sms("ب" * 66 + "\u20661 2\u2069").segments == 2
+    # In a GSM-7 text a single isolate would force UCS-2: why the renderer never adds one there.
+    assert analyse_sms("Ring 021-39 13 00.").encoding == "GSM-7"
+    assert analyse_sms("Ring \u2066021-39 13 00\u2069.").encoding == "UCS-2"
