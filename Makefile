@@ -43,6 +43,7 @@ bench: setup
 	$(BIN)/python -m bench.pdf
 	$(BIN)/python -m bench.planning
 	$(BIN)/python -m bench.dispatch
+	$(BIN)/python -m bench.cap
 
 # Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
 messages: $(STAMP)

@@ -141,8 +141,11 @@ def _entry_texts(
 ) -> InfoTexts:
     notice = load_stored_notice(record, library)
     url = notice_url(settings, record.code)
-    texts = language_texts(notice, language, library, url)
-    if isinstance(texts, str):  # not translated: the Swedish text, marked as Swedish
+    # As in the CAP alert and on the public page: the notice's own languages, really translated.
+    texts: InfoTexts | str = "not one of the notice's languages"
+    if language in notice.envelope.languages:
+        texts = language_texts(notice, language, library, url)
+    if isinstance(texts, str):  # the Swedish text, marked as Swedish
         texts = language_texts(notice, DEFAULT_LANGUAGE, library, url)
     if isinstance(texts, str):  # pragma: no cover - Swedish is complete for every scenario
         title = notice.scenario.title.get(DEFAULT_LANGUAGE, notice.scenario.cap_event)
