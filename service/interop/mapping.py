@@ -67,6 +67,8 @@ def our_language(cap_tag: str, library: ContentLibrary) -> str | None:
         if wanted in (tag.casefold(), language.cap_language.casefold()):
             return tag
     primary = wanted.split("-")[0]
+    if primary == "prs" and "fa-AF" in library.languages:
+        return "fa-AF"  # ISO 639-3 Dari, which Babel (and so Klarvarsel) calls fa-AF
     return primary if primary in library.languages else None
 
 

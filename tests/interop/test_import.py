@@ -8,7 +8,7 @@ from service.audit.models import AuditEvent
 from service.config import Settings
 from service.content import ContentLibrary
 from service.interop.imports import CapConflict, CapImportResult, import_cap
-from service.interop.mapping import CapNotImportable
+from service.interop.mapping import CapNotImportable, our_language
 from service.interop.models import CapImport
 from service.store.database import make_engine, session_scope
 from service.store.migrate import downgrade, upgrade
@@ -223,3 +223,14 @@ def test_the_imports_table_migrates_up_and_down_and_keys_on_sender_and_identifie
     engine = make_engine(database_url)
     assert "cap_imports" not in sa.inspect(engine).get_table_names()
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("cap_language", "ours"),
+    [("sv-SE", "sv"), ("sv", "sv"), ("en-GB", "en"), ("fa-AF", "fa-AF"), ("prs", "fa-AF"),
+     ("fa-IR", "fa"), ("de-DE", None)],
+)  # fmt: skip
+def test_cap_languages_map_to_ours(
+    cap_language: str, ours: str | None, library: ContentLibrary
+) -> None:
+    assert our_language(cap_language, library) == ours
