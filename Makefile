@@ -44,6 +44,7 @@ bench: setup
 	$(BIN)/python -m bench.planning
 	$(BIN)/python -m bench.dispatch
 	$(BIN)/python -m bench.http_limits
+	$(BIN)/python -m bench.cap
 
 # Re-extract message text from the templates and merge it into every catalog (marks changes fuzzy).
 messages: $(STAMP)

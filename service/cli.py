@@ -8,6 +8,7 @@ from service import demo
 from service.channels.print import cli as print_cli
 from service.delivery import cli as delivery_cli
 from service.delivery.worker_cli import worker
+from service.interop.cli import cap_app
 from service.recipients.cli import recipients_app
 from service.rendering.cli import catalogs_app
 from service.store.cli import db_app
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(catalogs_app, name="catalogs")
 app.add_typer(recipients_app, name="recipients")
+app.add_typer(cap_app, name="cap")
 app.command()(worker)
 # Each domain's single commands sit at the top level (`klarvarsel render`, `klarvarsel deliver`).
 for commands in (web_cli.app, variants_cli.app, delivery_cli.app, print_cli.app, demo.app):

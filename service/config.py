@@ -61,6 +61,16 @@ class Settings(BaseSettings):
         '{"/api/v1/recipients/import": 10485760}; the longest match wins',
     )
 
+    # CAP 1.2 (service/interop): who the municipality's alerts come from, and how long an
+    # alert without an expiry stays in the public feeds after its latest message.
+    cap_sender: str = Field(
+        "",
+        description="CAP <sender>, e.g. kris@vasteras.se; empty uses the address in smtp_from",
+    )
+    cap_feed_max_age_hours: float = Field(
+        72.0, gt=0, description="an alert without <expires> leaves the feeds after this"
+    )
+
     secret_key: str = Field(
         "dev-only-change-me", description="keys pseudonyms of deleted recipients; set in production"
     )

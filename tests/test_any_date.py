@@ -25,6 +25,7 @@ DATED_TESTS = [
     "tests/web/test_public_page.py",
     "tests/delivery/test_deliver_command.py",
     "tests/delivery/test_planning.py",
+    "tests/interop/test_feeds.py",
 ]
 
 

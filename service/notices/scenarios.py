@@ -10,6 +10,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# CAP 1.2's enumerations; AllClear and None follow from the message type, not the scenario.
+CAP_CATEGORIES = (
+    "Geo", "Met", "Safety", "Security", "Rescue", "Fire", "Health", "Env", "Transport", "Infra",
+    "CBRNE", "Other",
+)  # fmt: skip
+CAP_RESPONSE_TYPES = ("Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess")
+
 
 class FieldType(StrEnum):
     """The value types a scenario field can have."""
@@ -68,8 +75,27 @@ class ScenarioSpec(BaseModel):
     description: dict[str, str] = Field(default_factory=dict)
     cap_category: str
     cap_event: str
+    cap_response_types: list[str] = Field(
+        default_factory=list,
+        description="CAP <responseType> of an alert or update (an all-clear is AllClear)",
+    )
+    cap_keywords: list[str] = Field(
+        default_factory=list,
+        description="word beginnings in an imported CAP event or headline that suggest this "
+        "scenario (lower case, any language)",
+    )
     free_text: bool = Field(False, description="text comes from the communicator, not catalogs")
     fields: list[FieldSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cap_values(self) -> ScenarioSpec:
+        unknown = [r for r in self.cap_response_types if r not in CAP_RESPONSE_TYPES]
+        if self.cap_category not in CAP_CATEGORIES or unknown:
+            raise ValueError(
+                f"scenario {self.id}: cap_category must be one of {', '.join(CAP_CATEGORIES)} "
+                f"and cap_response_types of {', '.join(CAP_RESPONSE_TYPES)}"
+            )
+        return self
 
     def field(self, name: str) -> FieldSpec | None:
         """The field called `name`, if the scenario has it."""

@@ -141,6 +141,13 @@ class CrisisNoticeIn(BaseModel):
     sign_language_url: Url | None = Field(
         None, description="link to the notice in Swedish Sign Language (teckenspråk)"
     )
+    exercise_name: str | None = Field(
+        None,
+        max_length=200,
+        description="the exercise or test this notice belongs to (exercise and test mode only); "
+        "named in the CAP <note>",
+        examples=["Övning Vattenbrist 2027"],
+    )
     sent_at: datetime | None = Field(None, description="defaults to the time of rendering")
     expires_at: datetime | None = None
 
@@ -166,3 +173,14 @@ class CrisisNoticeIn(BaseModel):
         if self.message_type == MessageType.alert and self.references:
             raise ValueError("an alert is a first notice and cannot reference another")
         return self
+
+    @model_validator(mode="after")
+    def _exercise_name_for_exercises(self) -> CrisisNoticeIn:
+        if self.exercise_name is not None and self.mode == Mode.actual:
+            raise ValueError("exercise_name is only for exercise and test notices")
+        return self
+
+    @field_validator("exercise_name")
+    @classmethod
+    def _exercise_name_not_blank(cls, name: str | None) -> str | None:
+        return name.strip() or None if name is not None else None

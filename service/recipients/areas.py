@@ -1,4 +1,4 @@
-"""Areas (areas.toml): codes, names, nesting and postal codes."""
+"""Areas (areas.toml): codes, names, nesting, postal codes and geocodes (for CAP)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ class Area:
     name: str
     parent: str | None = None
     postal_codes: tuple[str, ...] = field(default=())
+    # (valueName, value) pairs written into CAP <geocode>, e.g. ("SE-kommunkod", "1980").
+    geocodes: tuple[tuple[str, str], ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,11 @@ def load_areas(path: Path) -> AreaMap:
         data = tomllib.load(handle)
     areas = {
         code: Area(
-            code, entry.get("name", code), entry.get("parent"), tuple(entry.get("postal_codes", []))
+            code,
+            entry.get("name", code),
+            entry.get("parent"),
+            tuple(entry.get("postal_codes", [])),
+            tuple((str(k), str(v)) for k, v in entry.get("geocodes", {}).items()),
         )
         for code, entry in data.items()
     }

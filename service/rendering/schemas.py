@@ -75,3 +75,12 @@ class RenderedVariant:
     html: str | None
     translation: TranslationUsage
     statuses: dict[str, MessageStatus] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class RenderedParts:
+    """A notice's text in named parts (plain text), e.g. CAP's headline and description."""
+
+    key: VariantKey
+    parts: dict[str, str]
+    translation: TranslationUsage

@@ -24,7 +24,12 @@ from service.rendering.catalogs import MessageStatus, UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
 from service.rendering.html_text import html_to_text
 from service.rendering.languages import Language, ReviewStatus
-from service.rendering.schemas import RenderedVariant, TranslationUsage, VariantKey
+from service.rendering.schemas import (
+    RenderedParts,
+    RenderedVariant,
+    TranslationUsage,
+    VariantKey,
+)
 
 SOURCE_LANGUAGE = "sv"  # communicator text (notes, free-text scenarios) is written in Swedish
 
@@ -201,11 +206,18 @@ def render_variant(
         if lang.rtl:  # what the layout adds (a municipality may have edited it)
             html = str(isolate_html(html))
         text = html_to_text(body, isolates=lang.rtl)
+    usage = _usage(lang, library, tracker, gaps)
+    return RenderedVariant(key, subject, text, html, usage, dict(tracker.used))
+
+
+def _usage(
+    lang: Language, library: ContentLibrary, tracker: UsageTracker, gaps: UserTextGaps
+) -> TranslationUsage:
     review = ReviewStatus.source if lang.tag == "en" else lang.review_status
-    if not load_catalog(library.locales_dir, key.language).exists and lang.tag != "en":
+    if not load_catalog(library.locales_dir, lang.tag).exists and lang.tag != "en":
         review = ReviewStatus.missing
     problems = tracker.problems()
-    usage = TranslationUsage(
+    return TranslationUsage(
         language=lang.tag,
         review_status=review,
         messages=len(tracker.used),
@@ -214,4 +226,45 @@ def render_variant(
         untranslated_user_text=sorted(set(gaps.fallback)),
         blocking_user_text=sorted(set(gaps.blocking)),
     )
-    return RenderedVariant(key, subject, text, html, usage, dict(tracker.used))
+
+
+def _rendered_blocks(template: Any, context: dict[str, Any]) -> dict[str, Markup]:
+    """Every block of `template`, after a full render ran its top-level assignments."""
+    ctx = template.new_context(context)
+    "".join(template.root_render_func(ctx))  # blocks read variables the template sets
+    return {name: Markup("".join(funcs[0](ctx))) for name, funcs in ctx.blocks.items()}
+
+
+def render_parts(
+    notice: Notice,
+    key: VariantKey,
+    library: ContentLibrary,
+    layout: str,
+    *,
+    public_url: str | None = None,
+) -> RenderedParts:
+    """The notice's text in parts: title, headline, subject and `layout`'s blocks, as text.
+
+    The scenario's long-form blocks (title, headline, summary, content) are rendered as for
+    the variant `key` and handed to `layout` (e.g. _layouts/cap.j2 for CAP's description and
+    instruction). Translation gaps are recorded exactly as render_variant records them.
+    """
+    lang = library.languages[key.language]
+    tracker = UsageTracker(load_catalog(library.locales_dir, key.language))
+    gaps = UserTextGaps()
+    context = _context(notice, key, library, tracker, gaps, public_url)
+    env = library.environment
+    body = env.get_template(f"{notice.scenario.id}/{key.register.value}.body.j2")
+    scenario_blocks = _rendered_blocks(body, context)
+    context.update(scenario_blocks)
+    context["title"] = " ".join(scenario_blocks["title"].unescape().split())
+    context["headline"] = " ".join(scenario_blocks["headline"].unescape().split())
+    subject = " ".join(env.get_template("_layouts/subject.j2").render(context).split())
+    parts = {"title": context["title"], "headline": context["headline"], "subject": subject}
+    for name, html in _rendered_blocks(env.get_template(layout), context).items():
+        if lang.rtl:  # CAP readers show these texts too: numbers keep their reading order
+            html = isolate_html(html)
+        parts[name] = html_to_text(html, isolates=lang.rtl).strip()
+    if lang.rtl:
+        parts.update({k: isolate_text(parts[k]) for k in ("title", "headline", "subject")})
+    return RenderedParts(key, parts, _usage(lang, library, tracker, gaps))

@@ -3,7 +3,8 @@
 from service.audit.models import AuditEvent
 from service.channels.models import SentMessage
 from service.delivery.models import Delivery
+from service.interop.models import CapImport
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
 
-__all__ = ["AuditEvent", "Delivery", "NoticeRecord", "RecipientRecord", "SentMessage"]
+__all__ = ["AuditEvent", "CapImport", "Delivery", "NoticeRecord", "RecipientRecord", "SentMessage"]

@@ -208,3 +208,15 @@ def problems_with(
     with pytest.raises(NoticeInvalid) as caught:
         validate_notice(raw, library, references=known.get)
     return {p.location: p.message for p in caught.value.problems}
+
+
+def test_an_exercise_name_belongs_to_exercises_and_tests_only(
+    water_notice: dict[str, Any], library: ContentLibrary
+) -> None:
+    named = {**water_notice, "mode": "exercise", "exercise_name": " Övning Vattenbrist 2027 "}
+    assert validate_notice(named, library).envelope.exercise_name == "Övning Vattenbrist 2027"
+    with pytest.raises(NoticeInvalid) as caught:
+        validate_notice({**named, "mode": "actual"}, library)
+    assert [str(p) for p in caught.value.problems] == [
+        "exercise_name is only for exercise and test notices"
+    ]
