@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+# Argon2id at a tenth of production's memory: the tests hash hundreds of passwords on two cores.
+# The production default (64 MiB, 3 passes) is checked in tests/accounts/test_passwords.py.
+os.environ.setdefault("KLARVARSEL_PASSWORD_HASH_MEMORY_KIB", "8192")
+
 from service.clock import FrozenClock, ShiftedClock, set_clock
 from service.content import ContentLibrary, get_library
 
@@ -100,6 +104,18 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'klarvarsel.sqlite3'}"
+
+
+@pytest.fixture
+def accounts_engine(sqlite_url: str) -> Iterator[sa.Engine]:
+    """A migrated SQLite database for tests that need keys or users."""
+    from service.store.database import make_engine
+    from service.store.migrate import upgrade
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

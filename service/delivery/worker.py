@@ -44,7 +44,7 @@ from service.delivery.leases import (
     still_ours,
     work_left,
 )
-from service.delivery.send_command import make_transports
+from service.delivery.send_command import make_outbox_transports, make_transports
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 
@@ -145,6 +145,8 @@ class _Loop:
         self.queues: dict[str, asyncio.Queue[Job | None]] = {c: asyncio.Queue() for c in CHANNELS}
         self.in_flight: set[asyncio.Task[None]] = set()
         transports = make_transports(self.settings)
+        # A test key's notices go to the outbox whatever is configured (see accounts).
+        self.outbox = make_outbox_transports(self.settings)
         rates = {
             "sms": self.settings.sms_rate_per_second,
             "email": self.settings.email_rate_per_second,
@@ -177,7 +179,7 @@ class _Loop:
                 logger.exception(
                     "worker %s could not give back %d claims", self.worker_id, len(unsent)
                 )
-            for transport in transports.values():
+            for transport in [*transports.values(), *self.outbox.values()]:
                 close = getattr(transport, "aclose", None)
                 if close is not None:
                     await close()
@@ -256,7 +258,8 @@ class _Loop:
                 if not self.stopping.is_set():
                     self._forget(job)
                 continue
-            task = asyncio.create_task(self._send(transport, job))
+            chosen = self.outbox.get(Channel(channel)) if job.outbox_only else transport
+            task = asyncio.create_task(self._send(chosen, job))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
 

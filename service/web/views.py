@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from markupsafe import escape
 
+from service.accounts.permissions import open_route
 from service.api.deps import LibraryDep
 from service.config import get_settings
 from service.rendering.messages import coverage
 
-router = APIRouter(tags=["pages"])
+# Open to anyone: the start page shows only what the deployment offers, nothing private.
+router = APIRouter(tags=["pages"], dependencies=[Depends(open_route)])
 
 PAGE = """<!DOCTYPE html>
 <html lang="sv"><head><meta charset="utf-8">
@@ -22,7 +24,8 @@ padding:.25rem .5rem;text-align:left}}</style></head>
 <body><main>
 <h1>Klarvarsel</h1>
 <p>Ett krismeddelande, anpassat för alla målgrupper. Webbformuläret kommer; i dag finns
-kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).</p>
+kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).
+Personal <a href="/login">loggar in här</a>.</p>
 <h2>Scenarier</h2><ul>{scenarios}</ul>
 <h2>Målgrupper</h2><ul>{audiences}</ul>
 <h2>Språk och översättningar</h2>
