@@ -96,7 +96,7 @@ def password_problems(password: str, *, email: str = "") -> list[PasswordProblem
         problems.append(
             PasswordProblem("is one of the most common passwords (or one with digits added)")
         )
-    elif len(set(lowered)) < 5:
+    elif len(set(lowered)) < 5 and len(password) >= minimum:
         problems.append(PasswordProblem("uses fewer than 5 different characters"))
     local = email.partition("@")[0].lower()
     if len(local) >= 4 and local in lowered:
@@ -108,5 +108,5 @@ def _repeats_a_common_word(core: str, common: frozenset[str]) -> bool:
     """'sommarsommar' is no stronger than 'sommar'."""
     for size in range(1, len(core) // 2 + 1):
         if len(core) % size == 0 and core[:size] * (len(core) // size) == core:
-            return core[:size] in common or size < 3
+            return core[:size] in common
     return False
