@@ -61,7 +61,7 @@ def _client(settings: Settings, redirect_uri: str) -> OAuth2Session:
 
 def _get_json(settings: Settings, url: str) -> Any:
     with OAuth2Session() as http:
-        response = http.get(url, timeout=settings.oidc_timeout_seconds)
+        response = http.get(url, timeout=settings.oidc_timeout_seconds, withhold_token=True)
     if response.status_code != 200:
         raise OidcFailed(f"{url} answered {response.status_code}")
     return response.json()
