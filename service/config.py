@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     sms_price_per_segment_sek: float = Field(0.45, description="for cost estimates only")
 
     secret_key: str = Field(
-        "dev-only-change-me", description="keys pseudonyms of deleted recipients; set in production"
+        "dev-only-change-me",
+        description="keys pseudonyms of deleted recipients and signs cookies; set in production",
     )
 
     # Delivery engine

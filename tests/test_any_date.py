@@ -25,17 +25,11 @@ DATED_TESTS = [
     "tests/web/test_public_page.py",
     "tests/delivery/test_deliver_command.py",
     "tests/delivery/test_planning.py",
-    "tests/accounts/test_sessions.py",
-    "tests/accounts/test_login_limits.py",
-    "tests/accounts/test_keys.py",
 ]
 
 
 # Chromium does not start under libfaketime, and the accessibility audit reads no date.
-NOT_DATED = [
-    "tests/web/test_public_page.py::test_pages_pass_axe_wcag_22_aa",
-    "tests/accounts/test_sessions.py::test_the_sign_in_and_account_pages_pass_axe_wcag_22_aa",
-]
+NOT_DATED = ["tests/web/test_public_page.py::test_pages_pass_axe_wcag_22_aa"]
 
 
 def test_dated_tests_pass_with_the_machine_clock_a_year_ahead() -> None:

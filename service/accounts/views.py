@@ -26,6 +26,7 @@ from service.accounts.permissions import (
 from service.accounts.sessions import (
     clear_session_cookie,
     end_session,
+    purge_expired,
     session_token,
     set_session_cookie,
     start_session,
@@ -173,6 +174,7 @@ def signed_in_response(
     old = session_token(request)
     if old is not None:
         end_session(session, old)  # whatever id the browser had is never reused
+    purge_expired(session)  # sessions past their absolute end; idle ones go when presented
     _row, token = start_session(
         session,
         user,

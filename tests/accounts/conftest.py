@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from service.config import get_settings
-from service.store.database import get_engine
+from service.store.database import get_engine, make_engine
+from service.store.migrate import upgrade
 
 
 @pytest.fixture
@@ -23,3 +25,12 @@ def cli_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     get_engine().dispose()
     get_settings.cache_clear()
     get_engine.cache_clear()
+
+
+@pytest.fixture
+def accounts_engine(database_url: str) -> Iterator[sa.Engine]:
+    """The accounts tests run on SQLite and on PostgreSQL (times come back differently)."""
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
