@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from service import demo
+from service.accounts.cli import keys_app, users_app
+from service.audit import cli as audit_cli
 from service.channels.print import cli as print_cli
 from service.delivery import cli as delivery_cli
 from service.delivery.worker_cli import worker
@@ -24,9 +26,18 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalogs_app, name="catalogs")
 app.add_typer(recipients_app, name="recipients")
 app.add_typer(cap_app, name="cap")
+app.add_typer(users_app, name="users")
+app.add_typer(keys_app, name="api-keys")
 app.command()(worker)
 # Each domain's single commands sit at the top level (`klarvarsel render`, `klarvarsel deliver`).
-for commands in (web_cli.app, variants_cli.app, delivery_cli.app, print_cli.app, demo.app):
+for commands in (
+    web_cli.app,
+    variants_cli.app,
+    delivery_cli.app,
+    print_cli.app,
+    audit_cli.app,
+    demo.app,
+):
     app.registered_commands += commands.registered_commands
 
 

@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     )
 
     secret_key: str = Field(
-        "dev-only-change-me", description="keys pseudonyms of deleted recipients; set in production"
+        "dev-only-change-me",
+        description="keys pseudonyms of deleted recipients and signs cookies; set in production",
     )
 
     # Delivery engine
@@ -85,6 +86,38 @@ class Settings(BaseSettings):
     max_attempts: int = Field(8, ge=1, description="temporary errors before a delivery fails")
     sms_rate_per_second: float = Field(100.0, gt=0, description="per worker, messages/s")
     email_rate_per_second: float = Field(20.0, gt=0, description="per worker, messages/s")
+
+    # Accounts: sessions, sign-in limits, password hashing, OIDC (see README "Accounts").
+    session_idle_minutes: int = Field(30, ge=1, description="a session unused this long ends")
+    session_absolute_hours: int = Field(
+        12, ge=1, description="a session ends this long after login"
+    )
+    session_cookie_secure: str = Field(
+        "auto",
+        pattern="^(auto|always|never)$",
+        description="Secure cookie flag: auto sets it when the request or public_base_url is https",
+    )
+    login_window_minutes: int = Field(15, ge=1, description="failed sign-ins are counted this long")
+    login_max_failures_per_account: int = Field(5, ge=1)
+    login_max_failures_per_address: int = Field(20, ge=1)
+    password_min_length: int = Field(12, ge=8)
+    password_hash_time_cost: int = Field(3, ge=1, description="Argon2id passes (RFC 9106)")
+    password_hash_memory_kib: int = Field(65536, ge=8192, description="Argon2id memory, KiB")
+    oidc_enabled: bool = Field(False, description="offer sign-in through an OIDC provider")
+    oidc_issuer: str = Field(
+        "",
+        description="issuer URL; discovery at {issuer}/.well-known/openid-configuration "
+        "(Entra ID: https://login.microsoftonline.com/<tenant>/v2.0)",
+    )
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_scopes: str = "openid email profile"
+    oidc_provider_name: str = Field("Microsoft Entra ID", description="shown on the sign-in button")
+    oidc_auto_provision: bool = Field(
+        False, description="create unknown users who sign in through OIDC (with the default role)"
+    )
+    oidc_default_role: str = Field("viewer", pattern="^(author|approver|admin|viewer)$")
+    oidc_timeout_seconds: float = 10.0
 
     smtp_host: str = "localhost"
     smtp_port: int = 587

@@ -1,4 +1,4 @@
-"""`klarvarsel demo-data`: the fictional people (and later users) `make run` starts with."""
+"""`klarvarsel demo-data`: the fictional people and demo users `make run` starts with."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ app = typer.Typer()
 
 @app.command("demo-data")
 def demo_data() -> None:
-    """Load the fictional demo recipients into an empty register (what `make run` does)."""
+    """Load demo recipients and one user per role into empty tables (what `make run` does)."""
     import sqlalchemy as sa
 
     from service.config import PROJECT_ROOT
@@ -27,9 +27,25 @@ def demo_data() -> None:
     library = get_library()
     with session_scope() as session:
         if session.scalar(sa.select(sa.func.count()).select_from(RecipientRecord)):
-            typer.echo("the register already has recipients; demo data not loaded")
-            return
-        data = (PROJECT_ROOT / "demo" / "recipients.csv").read_bytes()
-        result = read_recipients(data, library.languages, library.audiences)
-        report = import_recipients(session, result, confirm=True, actor="demo-data")
-    typer.echo(f"loaded {len(report.created)} fictional demo recipients into the register")
+            typer.echo("the register already has recipients; demo recipients not loaded")
+        else:
+            data = (PROJECT_ROOT / "demo" / "recipients.csv").read_bytes()
+            result = read_recipients(data, library.languages, library.audiences)
+            report = import_recipients(session, result, confirm=True, actor="demo-data")
+            typer.echo(f"loaded {len(report.created)} fictional demo recipients into the register")
+    _demo_users()
+
+
+def _demo_users() -> None:
+    from service.accounts.demo import create_demo_users
+    from service.notices.links import public_base_url
+    from service.store.database import session_scope
+
+    with session_scope() as session:
+        created = create_demo_users(session)
+    if not created:
+        typer.echo("users exist already; demo users not created")
+        return
+    typer.echo(f"demo users (sign in at {public_base_url(get_settings())}/login; demo only):")
+    for email, role, password in created:
+        typer.echo(f"  {role.value:<9} {email:<22} password: {password}")

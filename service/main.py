@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from service.accounts.app import install_accounts
+from service.accounts.permissions import Public
 from service.api import content_views, preview_views
 from service.api.limits import BodySizeLimit
 from service.channels.sms import callback_views as sms_callback_views
@@ -65,9 +67,10 @@ app.include_router(delivery_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
+install_accounts(app)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])
-def health() -> dict[str, str]:
+def health(_open: Public) -> dict[str, str]:
     """Liveness: the process answers."""
     return {"status": "ok"}

@@ -13,6 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+# Argon2id at a tenth of production's memory: the tests hash hundreds of passwords on two cores.
+# The production default (64 MiB, 3 passes) is checked in tests/accounts/test_passwords.py.
+os.environ.setdefault("KLARVARSEL_PASSWORD_HASH_MEMORY_KIB", "8192")
+
 from service.clock import FrozenClock, ShiftedClock, set_clock
 from service.content import ContentLibrary, get_library
 
@@ -70,6 +74,15 @@ def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     get_engine.cache_clear()
 
 
+@pytest.fixture
+def author_headers(var_dir: Path) -> dict[str, str]:
+    """The header of a key that reads content and previews notices, in var_dir's database."""
+    from service.store.database import get_engine
+    from tests.accounts.support import api_key, bearer
+
+    return bearer(api_key(get_engine(), "notices:read", "notices:write"))
+
+
 @pytest.fixture(scope="session")
 def library() -> ContentLibrary:
     return get_library()
@@ -123,6 +136,18 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'klarvarsel.sqlite3'}"
+
+
+@pytest.fixture
+def accounts_engine(sqlite_url: str) -> Iterator[sa.Engine]:
+    """A migrated SQLite database for tests that need keys or users."""
+    from service.store.database import make_engine
+    from service.store.migrate import upgrade
+
+    upgrade(sqlite_url)
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,16 +16,19 @@ from service.notices.publish import publish_notice
 from service.notices.service import validate_notice
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
+from tests.accounts.support import api_key, bearer
 from tests.conftest import ROOT, load_json
 from tests.fakes import ServerThread
 
 
 @dataclass(frozen=True)
 class LiveApp:
-    """Where the app answers, and the code of a published water-outage notice."""
+    """Where the app answers, the code of a published water-outage notice, and the header of a
+    key that reads content and previews notices (an author's system)."""
 
     url: str
     code: str
+    headers: dict[str, str]
 
 
 @contextmanager
@@ -40,6 +43,8 @@ def live_app(folder: Path, library: ContentLibrary) -> Iterator[LiveApp]:
             session, validate_notice(raw, library), raw, actor="test", source="test"
         ).code
 
+    headers = bearer(api_key(engine, "notices:read", "notices:write"))
+
     def session_override() -> Iterator[Session]:
         with session_scope(engine) as session:
             yield session
@@ -47,7 +52,7 @@ def live_app(folder: Path, library: ContentLibrary) -> Iterator[LiveApp]:
     app.dependency_overrides[session_dependency] = session_override
     try:
         with ServerThread(app) as server:
-            yield LiveApp(server.url, code)
+            yield LiveApp(server.url, code, headers)
     finally:
         app.dependency_overrides.pop(session_dependency, None)
         engine.dispose()

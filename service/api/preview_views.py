@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
+from service.accounts.permissions import PROTECTED_RESPONSES, NoticesWrite, refuse_test_key_for
 from service.api.deps import LibraryDep, SessionDep
 from service.api.json_body import LimitedJSONRoute
 from service.config import get_settings
@@ -17,7 +18,12 @@ from service.notices.publish import content_hash, find_duplicate, next_code, ref
 from service.notices.service import NoticeInvalid, NoticeProblem, validate_notice
 from service.variants.service import render_notice, report_dict, variant_files
 
-router = APIRouter(prefix="/api/v1", tags=["notices"], route_class=LimitedJSONRoute)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["notices"],
+    route_class=LimitedJSONRoute,
+    responses=PROTECTED_RESPONSES,
+)
 
 
 def _plan_dict(plan: PlanPreview) -> dict[str, Any]:
@@ -50,8 +56,10 @@ def _plan_dict(plan: PlanPreview) -> dict[str, Any]:
 )
 def preview_notice(
     library: LibraryDep,
-    session: SessionDep,
     notice: Annotated[dict[str, Any], Body(examples=[{"scenario": "water_outage"}])],
+    principal: NoticesWrite,
+    request: Request,
+    session: SessionDep,
 ) -> JSONResponse:
     """Validate a notice, render and check every variant, and plan it; sends nothing.
 
@@ -64,6 +72,7 @@ def preview_notice(
     except NoticeInvalid as exc:
         problems = [{"location": p.location, "message": p.message} for p in exc.problems]
         return JSONResponse({"detail": "invalid notice", "problems": problems}, status_code=422)
+    refuse_test_key_for(session, principal, request, valid.envelope.mode.value)
     settings = get_settings()
     digest = content_hash(notice)
     code = next_code(session, digest)

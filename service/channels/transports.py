@@ -16,3 +16,14 @@ def make_transports(settings: Settings) -> dict[Channel, Transport]:
         Channel.sms: make_sms_transport(settings),
         Channel.email: make_email_transport(settings),
     }
+
+
+def make_outbox_transports(settings: Settings) -> dict[Channel, Transport]:
+    """Outbox transports for each sent channel, whatever is configured (test keys' notices)."""
+    from service.channels.email.outbox_transport import EmailOutboxTransport
+    from service.channels.sms.outbox_transport import SmsOutboxTransport
+
+    return {
+        Channel.sms: SmsOutboxTransport(settings.outbox_dir),
+        Channel.email: EmailOutboxTransport(settings.outbox_dir, sender=settings.smtp_from),
+    }

@@ -44,6 +44,7 @@ class Job:
     message: OutgoingMessage | None
     problem: str | None = None  # why it can never be sent (a permanent failure)
     taken_over: bool = False  # claimed after another worker's lease expired mid-send
+    outbox_only: bool = False  # the notice came from a test key: outbox transports only
 
 
 class MessageBuilder:
@@ -53,6 +54,7 @@ class MessageBuilder:
         self.settings = settings
         self.library = library
         self._notices: dict[int, tuple[Notice, str]] = {}
+        self._outbox_only: dict[int, bool] = {}
         self._variants: dict[tuple[int, VariantKey], RenderedVariant] = {}
         self._pdfs: dict[tuple[int, VariantKey], Attachment] = {}
 
@@ -65,6 +67,7 @@ class MessageBuilder:
             if record is None:
                 raise LookupError(f"notice {notice_id} does not exist")
             self._notices[notice_id] = (load_stored_notice(record, self.library), record.code)
+            self._outbox_only[notice_id] = bool(record.outbox_only)
         return self._notices[notice_id]
 
     def _variant(
@@ -133,7 +136,10 @@ class MessageBuilder:
             html=variant.html if channel == Channel.email else None,
             attachments=(attachment,) if attachment else (),
         )
-        return Job(delivery.id, delivery.channel, delivery.attempts, message, None, taken_over)
+        outbox_only = self._outbox_only.get(delivery.notice_id, False)
+        return Job(
+            delivery.id, delivery.channel, delivery.attempts, message, None, taken_over, outbox_only
+        )
 
 
 def _problem(job: Job, reason: str) -> Job:

@@ -1,7 +1,8 @@
 """REST routes for a notice's deliveries: progress (JSON and live), not reached, CSV report.
 
-No authentication yet: the web-app issue puts these behind staff sign-in (the not-reached list
-holds contact details).
+Every route needs reports:read (a key with it, or a signed-in approver, viewer or admin): the
+not-reached list and the reports hold names and contact details. A test key sees only
+exercise and test notices.
 """
 
 from __future__ import annotations
@@ -12,19 +13,21 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from service.accounts.permissions import PROTECTED_RESPONSES, ReportsRead, refuse_test_key_for
+from service.accounts.principal import Principal
 from service.api.deps import SessionDep
 from service.config import get_settings
 from service.delivery.tracking import Progress, not_reached, progress, report_csv
 from service.notices.models import NoticeRecord
 from service.notices.publish import find_by_code
 
-router = APIRouter(prefix="/api/v1/notices", tags=["deliveries"])
+router = APIRouter(prefix="/api/v1/notices", tags=["deliveries"], responses=PROTECTED_RESPONSES)
 
 STREAM_INTERVAL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
@@ -74,10 +77,11 @@ class NotReachedOut(BaseModel):
     reason: str
 
 
-def _notice(session: Session, code: str) -> NoticeRecord:
+def _notice(session: Session, code: str, principal: Principal, request: Request) -> NoticeRecord:
     record = find_by_code(session, code)
     if record is None:
         raise HTTPException(404, f"no notice has the code {code!r}")
+    refuse_test_key_for(session, principal, request, record.mode)
     return record
 
 
@@ -86,9 +90,11 @@ def _progress_dict(record: NoticeRecord, counts: Progress) -> dict[str, Any]:
 
 
 @router.get("/{code}/progress", operation_id="notice_progress", responses=NOT_FOUND)
-def get_progress(code: str, session: SessionDep) -> ProgressOut:
+def get_progress(
+    code: str, session: SessionDep, principal: ReportsRead, request: Request
+) -> ProgressOut:
     """Deliveries per status, overall and by channel, language and audience."""
-    record = _notice(session, code)
+    record = _notice(session, code, principal, request)
     return ProgressOut.model_validate(_progress_dict(record, progress(session, record.id)))
 
 
@@ -137,9 +143,11 @@ async def progress_events(
         **NOT_FOUND,
     },
 )
-def stream_progress(code: str, session: SessionDep) -> StreamingResponse:
+def stream_progress(
+    code: str, session: SessionDep, principal: ReportsRead, request: Request
+) -> StreamingResponse:
     """Live progress as server-sent events (`progress`, then `done` when all are final)."""
-    record = _notice(session, code)
+    record = _notice(session, code, principal, request)
     return StreamingResponse(
         progress_events(session, record),
         media_type="text/event-stream",
@@ -148,9 +156,11 @@ def stream_progress(code: str, session: SessionDep) -> StreamingResponse:
 
 
 @router.get("/{code}/not-reached", operation_id="notice_not_reached", responses=NOT_FOUND)
-def get_not_reached(code: str, session: SessionDep) -> list[NotReachedOut]:
+def get_not_reached(
+    code: str, session: SessionDep, principal: ReportsRead, request: Request
+) -> list[NotReachedOut]:
     """People to phone: every delivery failed, or no channel could reach them."""
-    record = _notice(session, code)
+    record = _notice(session, code, principal, request)
     return [NotReachedOut.model_validate(p.to_dict()) for p in not_reached(session, record.id)]
 
 
@@ -163,9 +173,11 @@ def get_not_reached(code: str, session: SessionDep) -> list[NotReachedOut]:
         **NOT_FOUND,
     },
 )
-def get_report_csv(code: str, session: SessionDep) -> Response:
+def get_report_csv(
+    code: str, session: SessionDep, principal: ReportsRead, request: Request
+) -> Response:
     """Every delivery of the notice as CSV for Excel (names shown, addresses masked)."""
-    record = _notice(session, code)
+    record = _notice(session, code, principal, request)
     data = report_csv(session, record.id, timezone=get_settings().timezone)
     return Response(
         data,
@@ -180,11 +192,13 @@ def get_report_csv(code: str, session: SessionDep) -> Response:
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}, "description": "tagged PDF"}, **NOT_FOUND},
 )
-def get_report_pdf(code: str, session: SessionDep) -> Response:
+def get_report_pdf(
+    code: str, session: SessionDep, principal: ReportsRead, request: Request
+) -> Response:
     """The delivery report as PDF: progress, and the people not reached with contact details."""
     from service.delivery.report_pdf import report_pdf
 
-    record = _notice(session, code)
+    record = _notice(session, code, principal, request)
     data = report_pdf(session, record, timezone=get_settings().timezone)
     return Response(
         data,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.clock import utcnow
@@ -29,3 +29,6 @@ class NoticeRecord(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_by: Mapped[str] = mapped_column(String(200))
+    # Created with a test API key: its deliveries go to the outbox transports, whatever the
+    # configured transports are (see service.delivery.worker).
+    outbox_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

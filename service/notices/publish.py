@@ -142,12 +142,19 @@ def publish_notice(
     source: str,
     repeat: bool = False,
     sent_at: datetime | None = None,
+    outbox_only: bool = False,
 ) -> NoticeRecord:
     """Store the notice under its code; refuses a repeat of published content unless `repeat`.
 
     An update must reference a stored notice. The stored payload carries the time the notice
     was rendered for (`sent_at`), so every later render says exactly what the preview said.
+    `outbox_only` (a test key's notice: exercise or test mode only) sends it to the outbox
+    transports whatever the configuration.
     """
+    if outbox_only and notice.envelope.mode.value == "actual":
+        raise NoticeInvalid(
+            [NoticeProblem("mode", "a test key may only publish exercise and test notices")]
+        )
     references_id = None
     if notice.envelope.references:
         first = find_by_code(session, notice.envelope.references)
@@ -178,6 +185,7 @@ def publish_notice(
         payload=payload,
         content_hash=digest,
         created_by=actor,
+        outbox_only=outbox_only,
     )
     session.add(stored)
     session.flush()
@@ -192,6 +200,7 @@ def publish_notice(
             "code": code,
             "scenario": stored.scenario,
             "mode": stored.mode,
+            **({"outbox_only": True} if outbox_only else {}),
             # A deliberate repeat is worth seeing in the audit log.
             **({"repeat_of": existing.code} if existing is not None else {}),
         },

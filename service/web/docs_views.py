@@ -14,6 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from swagger_ui_bundle import swagger_ui_path
 
+from service.accounts.permissions import Public
 from service.web.headers import CSP, docs_policy
 
 router = APIRouter(tags=["docs"], include_in_schema=False)
@@ -28,7 +29,7 @@ ASSETS = {
 
 
 @router.get("/docs", operation_id="api_docs", response_class=HTMLResponse)
-def api_docs(request: Request) -> HTMLResponse:
+def api_docs(request: Request, _open: Public) -> HTMLResponse:
     """Swagger UI for the REST API, working without internet access."""
     root = request.scope.get("root_path", "").rstrip("/")
     assets = root + ASSETS_PATH
@@ -49,7 +50,7 @@ def api_docs(request: Request) -> HTMLResponse:
 
 
 @router.get(f"{ASSETS_PATH}/{{name}}", operation_id="api_docs_asset")
-def api_docs_asset(name: Annotated[str, Path(max_length=40)]) -> FileResponse:
+def api_docs_asset(name: Annotated[str, Path(max_length=40)], _open: Public) -> FileResponse:
     """One of Swagger UI's files, from the installed package."""
     if name not in ASSETS:
         raise HTTPException(404, f"no such file: {name}")

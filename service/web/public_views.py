@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from service.accounts.permissions import open_route
 from service.api.deps import LibraryDep, SessionDep
 from service.audiences.schemas import Register, Role
 from service.config import get_settings
@@ -33,7 +34,8 @@ from service.rendering.service import render_variant
 from service.web.headers import CSP, page_policy
 from service.web.ui_text import has_ui_catalog, page_environment, page_style, ui_gettext
 
-router = APIRouter(tags=["pages"])
+# Open to anyone: the public page of a notice is the link every SMS carries.
+router = APIRouter(tags=["pages"], dependencies=[Depends(open_route)])
 
 # A minute of staleness is the price of surviving a crowd arriving from one SMS send-out.
 CACHE_HEADERS = {"Cache-Control": "public, max-age=60"}

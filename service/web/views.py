@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from markupsafe import escape
 
+from service.accounts.permissions import open_route
 from service.api.deps import LibraryDep
 from service.config import get_settings
 from service.rendering.messages import coverage
 from service.web.headers import CSP, page_policy
 
-router = APIRouter(tags=["pages"])
+# Open to anyone: the start page shows only what the deployment offers, nothing private.
+router = APIRouter(tags=["pages"], dependencies=[Depends(open_route)])
 
 # The page's Content-Security-Policy allows exactly this stylesheet, by its hash.
 STYLE = """body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem;line-height:1.5;
@@ -27,7 +29,8 @@ PAGE = """<!DOCTYPE html>
 <body><main>
 <h1>Klarvarsel</h1>
 <p>Ett krismeddelande, anpassat för alla målgrupper. Webbformuläret kommer; i dag finns
-kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).</p>
+kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).
+Personal <a href="/login">loggar in här</a>.</p>
 <h2>Scenarier</h2><ul>{scenarios}</ul>
 <h2>Målgrupper</h2><ul>{audiences}</ul>
 <h2>Språk och översättningar</h2>

@@ -143,7 +143,7 @@ def test_a_streamed_upload_without_content_length_gets_the_413(server: LiveApp) 
 
 def test_bodies_under_the_limit_pass_with_or_without_content_length(server: LiveApp) -> None:
     body = json.dumps(_water()).encode()
-    headers = {"content-type": "application/json"}
+    headers = {"content-type": "application/json", **server.headers}
     with httpx.Client(base_url=server.url, timeout=60) as client:
         plain = client.post(PREVIEW, content=body, headers=headers)
         streamed = client.post(PREVIEW, content=iter([body[:100], body[100:]]), headers=headers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -29,9 +29,11 @@ def _problems(notice: dict[str, Any] | str) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def database(var_dir: Path) -> Path:
-    """The preview reads the register and the published notices: a fresh, migrated database."""
-    return var_dir
+def signed_in(author_headers: dict[str, str]) -> Iterator[None]:
+    """A fresh, migrated database (the preview reads the register) and an author's key."""
+    client.headers.update(author_headers)
+    yield
+    client.headers.pop("Authorization", None)
 
 
 @pytest.fixture

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -12,6 +14,14 @@ from service.cli import app as cli
 from service.main import app
 
 client = TestClient(app)
+
+
+@pytest.fixture(autouse=True)
+def signed_in(author_headers: dict[str, str]) -> Iterator[None]:
+    """A fresh, migrated database (var_dir) and an author's key."""
+    client.headers.update(author_headers)
+    yield
+    client.headers.pop("Authorization", None)
 
 
 def test_preview_carries_the_link_warnings_and_the_plan(

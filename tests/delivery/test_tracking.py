@@ -29,6 +29,7 @@ from service.recipients.areas import AreaMap, load_areas
 from service.recipients.models import RecipientRecord
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
+from tests.accounts.support import api_key, bearer
 from tests.conftest import ROOT
 from tests.delivery.test_planning import notice_raw, person, plan, publish, register
 
@@ -195,6 +196,7 @@ def test_the_csv_report_opens_in_swedish_excel(
 
 
 def client_for(engine: Engine) -> TestClient:
+    """The delivery routes, called with a key that may read reports."""
     app = FastAPI()
     app.include_router(router)
 
@@ -203,7 +205,7 @@ def client_for(engine: Engine) -> TestClient:
             yield session
 
     app.dependency_overrides[session_dependency] = session_for_test
-    return TestClient(app)
+    return TestClient(app, headers=bearer(api_key(engine, "reports:read")))
 
 
 def events(text: str) -> list[tuple[str, dict[str, Any]]]:

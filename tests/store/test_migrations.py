@@ -76,7 +76,19 @@ def test_downgrade_removes_the_tables(database_url: str) -> None:
     downgrade(database_url, "base")
     engine = make_engine(database_url)
     tables = set(sa.inspect(engine).get_table_names())
-    assert not tables & {"notices", "audit_events", "sent_messages", "recipients", "deliveries"}
+    assert not tables & {
+        "notices",
+        "audit_events",
+        "sent_messages",
+        "recipients",
+        "deliveries",
+        "users",
+        "user_roles",
+        "web_sessions",
+        "api_keys",
+        "login_attempts",
+        "oidc_requests",
+    }
     engine.dispose()
 
 

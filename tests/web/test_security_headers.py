@@ -42,8 +42,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, library: ContentLibrary) ->
         yield live
 
 
-def _get(server: LiveApp, path: str) -> httpx.Response:
-    return httpx.get(server.url + path, timeout=60)
+def _get(server: LiveApp, path: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.get(server.url + path, headers=headers, timeout=60)
 
 
 def _policy(response: httpx.Response) -> dict[str, str]:
@@ -66,8 +66,9 @@ def test_every_response_carries_the_security_headers(server: LiveApp) -> None:
         "docs": _get(server, "/docs"),
         "docs asset": _get(server, "/docs/assets/swagger-ui.css"),
         "schema": _get(server, "/openapi.json"),
-        "API": _get(server, "/api/v1/scenarios"),
-        "API 404": _get(server, "/api/v1/scenarios/nope"),
+        "API": _get(server, "/api/v1/scenarios", server.headers),
+        "API 404": _get(server, "/api/v1/scenarios/nope", server.headers),
+        "API without a key": _get(server, "/api/v1/scenarios"),
         "unknown path": _get(server, "/nothing/here"),
         "health": _get(server, "/healthz"),
         "413": httpx.post(server.url + "/api/v1/notices/preview", content=b" " * 600_000),
@@ -76,7 +77,13 @@ def test_every_response_carries_the_security_headers(server: LiveApp) -> None:
         for header, value in EVERY_RESPONSE.items():
             assert response.headers.get(header) == value, (name, header)
         assert _policy(response)["frame-ancestors"] == "'none'", name
-    refused = {"not found page": 404, "API 404": 404, "unknown path": 404, "413": 413}
+    refused = {
+        "not found page": 404,
+        "API 404": 404,
+        "API without a key": 401,
+        "unknown path": 404,
+        "413": 413,
+    }
     assert {name: r.status_code for name, r in responses.items()} == {
         name: refused.get(name, 200) for name in responses
     }

@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, HTTPException, Request
 from twilio.request_validator import RequestValidator
 
+from service.accounts.permissions import open_route
 from service.api.deps import SessionDep
 from service.channels.status import StatusOutcome, apply_status
 from service.config import Settings, get_settings
@@ -21,7 +22,10 @@ from service.notices.links import public_base_url
 
 logger = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/callbacks", tags=["callbacks"])
+# Open to anyone: Twilio holds no key of ours. The signature check below is the protection.
+router = APIRouter(
+    prefix="/api/v1/callbacks", tags=["callbacks"], dependencies=[Depends(open_route)]
+)
 
 _FORM_BODY = {
     "required": True,

@@ -1,0 +1,1 @@
+"""Accounts: users, roles, sessions, API keys and the permission every route declares."""
