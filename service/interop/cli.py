@@ -58,7 +58,7 @@ def export_command(
     from service.interop.identity import CODE, SenderNotConfigured
     from service.interop.validation import CapInvalid
     from service.notices.cli_input import valid_notice
-    from service.notices.publish import find_by_code
+    from service.notices.publish import find_public
     from service.store.database import session_scope
 
     library, settings = get_library(), get_settings()
@@ -73,7 +73,7 @@ def export_command(
             if raw_notice is not None:
                 result = export_unpublished(session, *raw_notice, library, settings)
             else:
-                record = find_by_code(session, notice)
+                record = find_public(session, notice)
                 if record is None:
                     raise fail_input(f"no file {notice} and no published notice with that code")
                 result = export_record(session, record, library, settings)

@@ -31,8 +31,8 @@ from service.notices.links import notice_url
 from service.notices.models import NoticeRecord
 from service.notices.publish import (
     content_hash,
-    find_by_code,
     find_duplicate,
+    find_public,
     load_stored_notice,
     next_code,
     thread_of,
@@ -242,7 +242,7 @@ def export_unpublished(
     references: list[CapRef] = []
     incident = cap_identifier(settings, code)
     if notice.envelope.references:
-        followed = find_by_code(session, notice.envelope.references)
+        followed = find_public(session, notice.envelope.references)
         if followed is not None:
             first = (
                 session.get(NoticeRecord, followed.references_id)

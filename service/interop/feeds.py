@@ -32,7 +32,7 @@ from service.interop.identity import cap_url, feed_url
 from service.interop.stored import stored_sent_at
 from service.interop.texts import InfoTexts, language_texts
 from service.notices.links import notice_url
-from service.notices.models import NoticeRecord
+from service.notices.models import NoticeRecord, NoticeState
 from service.notices.publish import load_stored_notice
 from service.rendering.catalogs import UsageTracker, load_catalog
 
@@ -111,7 +111,7 @@ def feed_threads(
     """Every thread of the feed's modes, active or not, oldest first."""
     records = session.scalars(
         sa.select(NoticeRecord)
-        .where(NoticeRecord.mode.in_(FEED_MODES[kind]))
+        .where(NoticeRecord.mode.in_(FEED_MODES[kind]), NoticeRecord.status == NoticeState.sent)
         .order_by(NoticeRecord.created_at, NoticeRecord.id)
     ).all()
     grouped: dict[int, list[NoticeRecord]] = {}
@@ -122,7 +122,7 @@ def feed_threads(
         latest = members[-1]
         sent = stored_sent_at(latest)
         ended: datetime | None = None
-        if latest.message_type in ENDING_TYPES or members[0].status == "cancelled":
+        if latest.message_type in ENDING_TYPES:
             ended = sent
         elif (expiry := _expiry(latest, sent, settings)) <= now:
             ended = expiry

@@ -26,7 +26,7 @@ from service.interop.mapping import MappedNotice, ResolvedReferences, importable
 from service.interop.models import CapImport
 from service.interop.own import own_notice, own_scenario
 from service.interop.validation import CapInvalid, check_cap
-from service.notices.publish import find_by_code, reference_lookup
+from service.notices.publish import find_public, reference_lookup
 from service.notices.service import NoticeInvalid, validate_notice
 
 MATCH_REASON_MAX = 500
@@ -62,7 +62,7 @@ def resolve_references(session: Session, alert: CapAlert, settings: Settings) ->
     triples = alert.reference_triples()
     for ref in triples:
         code = code_of(settings, ref.sender, ref.identifier)
-        if code is not None and find_by_code(session, code) is not None:
+        if code is not None and find_public(session, code) is not None:
             return ResolvedReferences(code=code)
         earlier = find_import(session, ref.sender, ref.identifier)
         if earlier is not None:
@@ -101,7 +101,7 @@ def draft_problems(notice: dict[str, Any], library: ContentLibrary, session: Ses
 
 def _own_notice_note(session: Session, alert: CapAlert, settings: Settings) -> list[str]:
     code = code_of(settings, alert.sender, alert.identifier)
-    if code is not None and find_by_code(session, code) is not None:
+    if code is not None and find_public(session, code) is not None:
         return [f"this is Klarvarsel's own notice {code}, published here"]
     return []
 

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.audit.service import record
+from service.clock import utcnow
 from service.content import ContentLibrary
-from service.notices.models import NoticeRecord
+from service.notices.models import NoticeRecord, NoticeState
 from service.notices.service import (
     Notice,
     NoticeInvalid,
@@ -71,11 +72,19 @@ def find_by_code(session: Session, code: str) -> NoticeRecord | None:
     return session.scalar(sa.select(NoticeRecord).where(NoticeRecord.code == code.upper()))
 
 
-def find_duplicate(session: Session, digest: str) -> NoticeRecord | None:
-    """The earliest published notice with exactly this content, if any."""
+def find_public(session: Session, code: str) -> NoticeRecord | None:
+    """The sent notice with this code; drafts and discarded notices have no public side."""
+    found = find_by_code(session, code)
+    return found if found is not None and found.public else None
+
+
+def find_duplicate(
+    session: Session, digest: str, *, besides: int | None = None
+) -> NoticeRecord | None:
+    """The earliest published notice with exactly this content, if any (other than `besides`)."""
     return session.scalar(
         sa.select(NoticeRecord)
-        .where(NoticeRecord.content_hash == digest)
+        .where(NoticeRecord.content_hash == digest, NoticeRecord.id != (besides or -1))
         .order_by(NoticeRecord.id)
         .limit(1)
     )
@@ -93,7 +102,7 @@ def reference_lookup(session: Session) -> ReferenceLookup:
     """Looks up the notice an update, all-clear or cancel follows, for validation."""
 
     def lookup(code: str) -> ReferencedNotice | None:
-        found = find_by_code(session, code)
+        found = find_public(session, code)  # a follow-up follows a notice people received
         if found is None:
             return None
         first = session.get(NoticeRecord, found.references_id) if found.references_id else found
@@ -113,7 +122,7 @@ def thread_of(session: Session, first: NoticeRecord) -> list[NoticeRecord]:
     """The first notice and every update, all-clear and cancel that follows it, oldest first."""
     followers = session.scalars(
         sa.select(NoticeRecord)
-        .where(NoticeRecord.references_id == first.id)
+        .where(NoticeRecord.references_id == first.id, NoticeRecord.status == NoticeState.sent)
         .order_by(NoticeRecord.created_at, NoticeRecord.id)
     ).all()
     return [first, *followers]
@@ -157,7 +166,7 @@ def publish_notice(
         )
     references_id = None
     if notice.envelope.references:
-        first = find_by_code(session, notice.envelope.references)
+        first = find_public(session, notice.envelope.references)
         if first is None:
             raise NoticeInvalid(
                 [
@@ -180,12 +189,17 @@ def publish_notice(
         scenario=notice.scenario.id,
         message_type=notice.envelope.message_type.value,
         mode=notice.envelope.mode.value,
-        status="published",
+        status=NoticeState.sent,
         references_id=references_id,
         payload=payload,
         content_hash=digest,
         created_by=actor,
         outbox_only=outbox_only,
+        source=source,
+        sent_at=utcnow(),
+        sent_by=actor,
+        updated_at=utcnow(),
+        updated_by=actor,
     )
     session.add(stored)
     session.flush()

@@ -23,7 +23,7 @@ from service.config import get_settings
 from service.content import ContentLibrary
 from service.notices.links import notice_url
 from service.notices.models import NoticeRecord
-from service.notices.publish import find_by_code, load_stored_notice, thread_of
+from service.notices.publish import find_public, load_stored_notice, thread_of
 from service.notices.scenarios import FieldType
 from service.notices.schemas import Channel, Mode
 from service.notices.service import Notice
@@ -172,7 +172,7 @@ def public_notice_page(
     easy: Annotated[str | None, Query(description="1 for the easy-read version")] = None,
 ) -> HTMLResponse:
     """The public page of a notice and its updates, in one language and register."""
-    record = find_by_code(session, code)
+    record = find_public(session, code)
     if record is None:
         return _not_found(library, lang)
     thread = _thread(session, record)

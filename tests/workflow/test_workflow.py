@@ -1,0 +1,259 @@
+"""The notice workflow on SQLite and PostgreSQL: drafts, four eyes, fingerprints, sending once."""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from service.audit.models import AuditEvent
+from service.cli import app as cli
+from service.clock import FrozenClock
+from service.config import get_settings
+from service.content import ContentLibrary
+from service.delivery.models import Delivery
+from service.notices.models import NoticeRecord, NoticeState
+from service.notices.service import NoticeInvalid
+from service.store.database import get_engine, session_scope
+from service.store.migrate import upgrade
+from service.workflow.approval import approve
+from service.workflow.drafts import create_draft, discard, follow_up, update_draft
+from service.workflow.releaser import plan_sent, release_once
+from service.workflow.schemas import Actor, ApprovalWithdrawn, NotAllowed, WrongState
+from service.workflow.sending import send
+
+AUTHOR = Actor("author@vasteras.se", "web")
+APPROVER = Actor("approver@vasteras.se", "web")
+TEST_KEY = Actor("key:kvt_abc", "api", is_test=True)
+
+
+@pytest.fixture
+def db(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The configured database (SQLite or PostgreSQL), migrated, with the demo register."""
+    monkeypatch.setenv("KLARVARSEL_DATABASE_URL", database_url)
+    monkeypatch.setenv("KLARVARSEL_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("KLARVARSEL_PUBLIC_BASE_URL", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    upgrade(database_url)
+    assert CliRunner().invoke(cli, ["demo-data"]).exit_code == 0
+    yield database_url
+    get_engine().dispose()
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def _draft(raw: dict[str, Any], library: ContentLibrary, actor: Actor = AUTHOR) -> int:
+    with session_scope() as session:
+        return create_draft(session, raw, library, actor, complete=True).id
+
+
+def _get(notice_id: int) -> NoticeRecord:
+    with session_scope() as session:
+        found = session.get(NoticeRecord, notice_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def _approve(notice_id: int, library: ContentLibrary, actor: Actor = APPROVER, **kw: Any) -> None:
+    with session_scope() as session:
+        record = session.get(NoticeRecord, notice_id)
+        assert record is not None
+        approve(session, record, library, get_settings(), actor, **kw)
+
+
+def _send(notice_id: int, library: ContentLibrary, actor: Actor = APPROVER, **kw: Any) -> str:
+    with session_scope() as session:
+        record = session.get(NoticeRecord, notice_id)
+        assert record is not None
+        return send(session, record, library, get_settings(), actor, **kw).status
+
+
+def _actions(notice_id: int) -> list[str]:
+    with session_scope() as session:
+        return list(
+            session.scalars(
+                sa.select(AuditEvent.action)
+                .where(AuditEvent.subject_id == str(notice_id))
+                .order_by(AuditEvent.id)
+            )
+        )
+
+
+def test_an_author_cannot_approve_their_own_alert(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    notice_id = _draft(water_notice, library)
+    with pytest.raises(NotAllowed, match="four eyes"):
+        _approve(notice_id, library, AUTHOR)
+    with pytest.raises(WrongState, match="must be approved"):
+        _send(notice_id, library, AUTHOR)
+    _approve(notice_id, library)
+    assert _get(notice_id).status == NoticeState.approved
+    assert _send(notice_id, library) == NoticeState.sent
+    assert _actions(notice_id) == ["notice.draft_created", "notice.approved", "notice.sent"]
+
+
+def test_one_person_municipalities_may_approve_their_own_and_it_is_marked(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KLARVARSEL_ALLOW_SELF_APPROVAL", "true")
+    get_settings.cache_clear()
+    notice_id = _draft(water_notice, library)
+    _approve(notice_id, library, AUTHOR)
+    assert _get(notice_id).self_approved
+
+
+def test_an_edit_after_approval_withdraws_it(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    notice_id = _draft(water_notice, library)
+    _approve(notice_id, library)
+    edited = copy.deepcopy(water_notice)
+    edited["note"] = {"sv": "Ta med två dunkar."}
+    with session_scope() as session:
+        record = session.get(NoticeRecord, notice_id)
+        assert record is not None
+        update_draft(session, record, edited, library, AUTHOR, complete=True)
+    stored = _get(notice_id)
+    assert stored.status == NoticeState.draft and stored.approval_fingerprint is None
+    with pytest.raises(WrongState):
+        _send(notice_id, library)
+
+
+def test_a_changed_register_after_approval_withdraws_it(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any], tmp_path: Path
+) -> None:
+    notice_id = _draft(water_notice, library)
+    _approve(notice_id, library)
+    people = tmp_path / "more.csv"
+    people.write_text(
+        "external_id;name;phone;languages;audiences;areas\n"
+        "x-1;Nya Nilsson;070-174 06 40;sv;general-public;skultuna\n",
+        "utf-8",
+    )
+    assert (
+        CliRunner().invoke(cli, ["recipients", "import", str(people), "--confirm"]).exit_code == 0
+    )
+    with pytest.raises(ApprovalWithdrawn, match="approve it again"):
+        _send(notice_id, library)
+    assert _get(notice_id).status == NoticeState.draft
+    assert "notice.approval_withdrawn" in _actions(notice_id)
+
+
+def test_a_notice_is_sent_once_however_often_send_is_pressed(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    notice_id = _draft(water_notice, library)
+    _approve(notice_id, library)
+    outcomes: list[str] = []
+
+    def press() -> None:
+        try:
+            outcomes.append(_send(notice_id, library))
+        except WrongState as exc:
+            outcomes.append(exc.message)
+
+    presses = [threading.Thread(target=press) for _ in range(4)]
+    for thread in presses:
+        thread.start()
+    for thread in presses:
+        thread.join()
+    assert outcomes.count(NoticeState.sent) == 1, outcomes
+    assert _actions(notice_id).count("notice.sent") == 1
+    plan_sent(library, get_settings())
+    assert plan_sent(library, get_settings()) == []  # planned once
+    with session_scope() as session:
+        planned = session.scalar(
+            sa.select(sa.func.count()).select_from(Delivery).where(Delivery.notice_id == notice_id)
+        )
+    assert planned and planned > 0
+
+
+def test_a_scheduled_notice_goes_out_at_its_time_and_can_be_called_off(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any], frozen_clock: FrozenClock
+) -> None:
+    later = frozen_clock.now() + timedelta(minutes=30)
+    first = _draft(water_notice, library)
+    _approve(first, library)
+    assert _send(first, library, at=later) == NoticeState.scheduled
+    other = copy.deepcopy(water_notice)
+    other["note"] = {"sv": "Ta med egna dunkar, gärna två."}
+    second = _draft(other, library)
+    _approve(second, library)
+    _send(second, library, at=later)
+    with session_scope() as session:
+        record = session.get(NoticeRecord, second)
+        assert record is not None
+        discard(session, record, APPROVER)
+    assert release_once(library, get_settings()) == ([], [])  # not due yet
+    frozen_clock.set(later + timedelta(seconds=1))
+    released, planned = release_once(library, get_settings())
+    assert released == planned == [_get(first).code]
+    assert _get(second).status == NoticeState.cancelled
+
+
+def test_exercises_need_no_approval_but_never_become_actual(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    exercise = dict(water_notice, mode="exercise")
+    notice_id = _draft(exercise, library)
+    with session_scope() as session:
+        record = session.get(NoticeRecord, notice_id)
+        assert record is not None
+        with pytest.raises(NotAllowed, match="can never become an actual alert"):
+            update_draft(session, record, water_notice, library, AUTHOR, complete=True)
+    assert _send(notice_id, library, AUTHOR) == NoticeState.sent
+
+
+def test_a_test_key_writes_and_sends_only_exercises(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    with session_scope() as session, pytest.raises(NotAllowed):
+        create_draft(session, water_notice, library, TEST_KEY, complete=True)
+    notice_id = _draft(dict(water_notice, mode="test"), library, TEST_KEY)
+    assert _get(notice_id).outbox_only
+    assert _send(notice_id, library, TEST_KEY) == NoticeState.sent
+
+
+def test_an_incomplete_draft_is_kept_but_cannot_be_approved(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    broken = copy.deepcopy(water_notice)
+    del broken["fields"]["area_name"]
+    with session_scope() as session:
+        with pytest.raises(NoticeInvalid):
+            create_draft(session, broken, library, AUTHOR, complete=True)
+        notice_id = create_draft(session, broken, library, AUTHOR, complete=False).id
+    with pytest.raises(NoticeInvalid):
+        _approve(notice_id, library)
+
+
+def test_a_follow_up_references_the_first_notice_and_drafts_stay_private(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from service.main import app
+
+    notice_id = _draft(water_notice, library)
+    draft_code = _get(notice_id).code
+    client = TestClient(app)
+    assert client.get(f"/n/{draft_code}").status_code == 404  # a draft has no public page
+    _approve(notice_id, library)
+    _send(notice_id, library)
+    assert client.get(f"/n/{draft_code}").status_code == 200
+    with session_scope() as session:
+        sent = session.get(NoticeRecord, notice_id)
+        assert sent is not None
+        clear = follow_up(session, sent, "all_clear", AUTHOR)
+        assert clear.payload["references"] == draft_code and clear.status == NoticeState.draft
+        assert "sent_at" not in clear.payload
