@@ -18,6 +18,7 @@ municipality with a longer host sets its own here and runs this test.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -42,6 +43,9 @@ REFERENCE = "ABC234"  # any code: validation without a store does not look it up
 MESSAGE_TYPES = [t.value for t in MessageType]
 MODES = [Mode.actual.value, Mode.exercise.value]
 EXAMPLES = sorted((ROOT / "message_templates").glob("*/example.json"))
+# A sentence ending in a date that ends in a period (Finnish "sunnuntaina 18.7.") must not get a
+# second one; an ellipsis is fine.
+DOUBLED_STOP = re.compile(r"(?<!\.)\.\.(?!\.)")
 
 
 def _catalog_languages(library: ContentLibrary) -> list[str]:
@@ -157,6 +161,13 @@ def test_every_shipped_template_passes_every_check(
             report = render_notice(notice, library, public_url=PUBLIC_URL)
             checks += len(report.checks)
             failures += [run.describe(c) for c in report.checks if not c.passed]
+            failures += [
+                f"{scenario} {message_type} {mode} {moment}: {key.language} {key.name}: "
+                f"doubled full stop in {line!r}"
+                for key, variant in report.variants.items()
+                for line in [variant.subject, *variant.text.splitlines()]
+                if DOUBLED_STOP.search(line)
+            ]
     assert checks > 0
     assert failures == [], f"{len(failures)} of {checks} checks failed:\n" + "\n".join(failures)
 
