@@ -205,6 +205,8 @@ def test_free_text_notice_lists_only_languages_someone_translated(
     upgrade(url)
     engine = make_engine(url)
     general = load_json(ROOT / "message_templates" / "general" / "example.json")
+    for texts in general["fields"].values():
+        texts.pop("ar")  # the example carries every language; this notice lacks Arabic
     code = _publish(engine, library, general)  # sv, en and ar, but text only in sv and en
     with session_scope(engine) as session:
         page = public_views.public_notice_page(code, session, library)
