@@ -208,7 +208,6 @@ def public_notice_page(
             history=[demote_headings(notice_article(v), 2) for v in history],
             review_status=translation.review_status.value,
             translation_status=translation.status,
-            review_note=language.review_note.replace("--", "-"),
             notice_css=notice_css(library.root / "message_templates"),
             **ui_gettext(library.locales_dir, language.tag),
         )
