@@ -14,6 +14,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 
@@ -82,17 +83,18 @@ def load_catalog(locales_dir: Path, language: str, domain: str = "messages") -> 
         entries[key] = Entry(tuple(form or "" for form in forms), message.fuzzy)
     # The Plural-Forms header written in the file decides, not Babel's CLDR table: the two
     # order Arabic's forms differently, and translators' tools follow the header.
-    expression = _plural_expression(path)
+    expression = _plural_expression(catalog)
     plural = gnu_gettext.c2py(expression) if expression else _english_plural
     return MessageCatalog(language, entries, plural, catalog.num_plurals)
 
 
-def _plural_expression(path: Path) -> str | None:
-    for line in path.read_text(encoding="utf-8").splitlines()[:40]:
-        if "Plural-Forms:" in line and "plural=" in line:
-            expression = line.split("plural=", 1)[1]
-            return expression.rstrip('\\n";').strip()
-    return None
+def _plural_expression(catalog: Catalog) -> str | None:
+    # Read from the parsed header: `make messages` (like msgmerge) wraps a long Plural-Forms
+    # line, so the expression may span several lines of the file.
+    header = dict(catalog.mime_headers).get("Plural-Forms", "")
+    if "plural=" not in header:
+        return None
+    return header.split("plural=", 1)[1].strip().rstrip(";").strip()
 
 
 @dataclass

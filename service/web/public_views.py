@@ -214,7 +214,6 @@ def public_notice_page(
             history=[demote_headings(notice_article(v), 2) for v in history],
             review_status=translation.review_status.value,
             translation_status=translation.status,
-            review_note=language.review_note.replace("--", "-"),
             page_style=style,
             **ui_gettext(library.locales_dir, language.tag),
         )

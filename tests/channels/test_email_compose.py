@@ -66,6 +66,25 @@ def test_subject_and_parts_round_trip(
     assert text["Content-Language"] == html["Content-Language"] == lang
 
 
+@pytest.mark.parametrize(
+    "subject",
+    [
+        # Python 3.11's own folder dropped the space before ሓምለ, where it broke the line.
+        "ብርቱዕ ሙቐት ካብ ረቡዕ 14 ሓምለ: ሙቐት ክሳብ 33 ዲግሪ ይበጽሕ",
+        "ÖVNING: Värmebölja från onsdag 14 juli: upp till 33 grader i hela Västerås kommun",
+        "Heat wave from Wednesday 14 July: up to 33 degrees, with a subject long enough to fold",
+    ],
+)
+def test_a_folded_subject_keeps_every_space(subject: str) -> None:
+    message = OutgoingMessage(
+        channel="email", to="anna@example.se", text="x", reference="S", subject=subject
+    )
+    raw = build_email(message, sender=SENDER).as_bytes()
+    raw.decode("ascii")
+    assert max(len(line) for line in raw.splitlines()) <= 78
+    assert message_from_bytes(raw, policy=policy.default)["Subject"] == subject
+
+
 def test_headers_for_machines(library: ContentLibrary) -> None:
     email = reparsed(build_email(rendered(library, "ar", Register.standard), sender=SENDER))
     assert email["Auto-Submitted"] == "auto-generated"

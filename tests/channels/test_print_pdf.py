@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import itertools
 import re
@@ -21,6 +22,7 @@ from service.channels.print.pictograms import missing_pictograms, pictogram_svg
 from service.content import ContentLibrary
 from service.notices.schemas import Channel
 from service.notices.service import Notice, validate_notice
+from service.rendering.languages import ReviewStatus
 from service.rendering.schemas import RenderedVariant
 from service.rendering.service import render_variant
 from service.variants.plan import variant_key
@@ -192,6 +194,33 @@ def test_large_print_is_at_least_18_pt_with_pictogram_and_qr_code(
     assert content.count(b"/S /Figure") == 2  # the pictogram and the QR code
     assert b"/Alt " + pdf_string(PUBLIC_URL) in content
     assert PUBLIC_URL in run("pdftotext", path, "-")
+
+
+REVIEW_LINE = re.compile(r'<p class="review-status">(.+?)</p>')
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{s}-{lang}" for s, lang in CASES])
+def test_a_draft_translation_says_so_on_paper(printed: Printed, case: tuple[str, str]) -> None:
+    """Every shipped catalog but English is a draft; the printed page says so, at full size."""
+    variant, path = printed[case]
+    line = REVIEW_LINE.search(variant.html or "")
+    assert line, case
+    assert (
+        variant.statuses["This translation has not yet been checked by a translator."]
+        == "translated"
+    )
+    printed_text = run("pdftotext", path, "-")
+    assert as_pdftotext_reads(html.unescape(line.group(1))) in normalise(printed_text)
+
+
+def test_english_and_a_reviewed_translation_print_no_review_line(library: ContentLibrary) -> None:
+    arabic = library.languages["ar"].model_copy(update={"review_status": ReviewStatus.reviewed})
+    reviewed = dataclasses.replace(library, languages={**library.languages, "ar": arabic})
+    notice = example(library, "water_outage")
+    audience = library.audiences[LARGE_PRINT]
+    for lang, content in (("en", library), ("ar", reviewed), ("sv", reviewed)):
+        variant = render_variant(notice, variant_key(audience, lang, Channel.print), content)
+        assert bool(REVIEW_LINE.search(variant.html or "")) == (lang == "sv"), lang
 
 
 def test_pictogram_alt_is_the_translated_scenario_title(printed: Printed) -> None:

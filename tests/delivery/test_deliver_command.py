@@ -47,9 +47,7 @@ def test_deliver_and_wait_sends_to_everyone_in_the_area(var_dir: Path) -> None:
 
 def test_exercise_reaches_only_exercise_participants(var_dir: Path) -> None:
     notice = str(SAMPLE_NOTICES / "heat_wave_exercise.json")
-    # TODO(issue 7, shipped templates): the Polish standard SMS is one segment over with the
-    # real link; drop --allow-failed-checks once the templates pass every check.
-    result = runner.invoke(app, ["deliver", notice, "--wait", "--allow-failed-checks"])
+    result = runner.invoke(app, ["deliver", notice, "--wait"])
     assert result.exit_code == 0, result.output
     texts = [
         json.loads(p.read_text("utf-8"))["text"]

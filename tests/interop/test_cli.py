@@ -42,7 +42,11 @@ def test_export_of_a_published_code_and_of_its_file_give_the_same_alert(var_dir:
 
 
 def test_export_says_which_languages_it_left_out(var_dir: Path) -> None:
-    general = ROOT / "message_templates" / "general" / "example.json"
+    raw = json.loads((ROOT / "message_templates" / "general" / "example.json").read_text("utf-8"))
+    for name in ("headline", "message", "sms"):
+        raw["fields"][name].pop("ar", None)  # nobody translated the communicator's text
+    general = var_dir / "general.json"
+    general.write_text(json.dumps(raw, ensure_ascii=False), "utf-8")
     result = runner.invoke(app, ["cap", "export", str(general)])
     assert result.exit_code == 0
     assert "left out ar: no ar text was written for headline, message" in result.stderr

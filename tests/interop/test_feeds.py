@@ -72,7 +72,10 @@ def test_an_entry_links_its_cap_alert_and_its_page_in_the_feeds_language(
 def test_an_untranslated_notice_appears_in_swedish_marked_as_swedish(
     session: Session, library: ContentLibrary, settings: Settings
 ) -> None:
-    publish(session, example("general"), library)  # free text in sv and en only
+    general = example("general")
+    for name in ("headline", "message", "sms"):
+        general["fields"][name] = {"sv": general["fields"][name]["sv"]}  # Swedish only
+    publish(session, general, library)
     _, root = feed(session, FeedKind.alerts, library, settings, lang="ar")
     entry = root.find(ATOM + "entry")
     assert entry is not None and entry.get(LANG) == "sv-SE"

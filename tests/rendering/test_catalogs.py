@@ -31,6 +31,19 @@ def test_arabic_plurals_follow_the_files_plural_forms(tmp_path: Path) -> None:
         assert catalog.lookup("%(num)d day", n) == (f"form{form}", MessageStatus.translated), n
 
 
+def test_a_plural_forms_header_wrapped_over_two_lines_still_counts(tmp_path: Path) -> None:
+    # `make messages` (Babel) and msgmerge wrap the long Arabic header like this.
+    wrapped = ARABIC_HEADER.replace("2 : n%100", '2 : "\n"n%100')
+    assert wrapped != ARABIC_HEADER
+    body = wrapped + (
+        'msgid "%(num)d day"\nmsgid_plural "%(num)d days"\n'
+        + "".join(f'msgstr[{i}] "form{i}"\n' for i in range(6))
+    )
+    catalog = load_catalog(write_catalog(tmp_path, "ar", body), "ar")
+    for n, form in {2: 2, 3: 3, 11: 4, 100: 5}.items():
+        assert catalog.lookup("%(num)d day", n) == (f"form{form}", MessageStatus.translated), n
+
+
 def test_fuzzy_and_missing_fall_back_to_english_and_are_recorded(tmp_path: Path) -> None:
     body = (
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n\n'

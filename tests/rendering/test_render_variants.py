@@ -127,9 +127,10 @@ def test_note_without_translation_is_shown_in_swedish_and_marked(
 def test_free_text_scenario_needs_a_human_translation_per_language(
     library: ContentLibrary,
 ) -> None:
-    notice = validate_notice(
-        load_json(ROOT / "message_templates" / "general" / "example.json"), library
-    )
+    raw = load_json(ROOT / "message_templates" / "general" / "example.json")
+    for texts in raw["fields"].values():
+        texts.pop("ar")  # the example carries every language; this notice lacks Arabic
+    notice = validate_notice(raw, library)
     english = render_variant(
         notice, VariantKey("en", Register.standard, Role.public, Channel.web), library
     )

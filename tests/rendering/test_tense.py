@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from babel import Locale
+from babel.dates import format_date
 
 from service.audiences.schemas import Register, Role
 from service.clock import FrozenClock
@@ -18,6 +20,7 @@ from service.content import ContentLibrary
 from service.notices.scenarios import FieldType
 from service.notices.schemas import Channel
 from service.notices.service import Notice, validate_notice
+from service.rendering.catalogs import load_catalog
 from service.rendering.schemas import VariantKey
 from service.rendering.service import render_variant
 from tests.conftest import ROOT, load_json
@@ -32,7 +35,7 @@ TENSES: dict[str, tuple[str | None, str]] = {
     "storm": ("Before then, secure loose objects", "Stay indoors if you can"),
     "evacuation": ("Everyone must have left by", "Leave the area now"),
     "care_home_disruption": (None, "There is a power cut at"),
-    "heat_wave": (None, "Drink water often"),
+    "heat_wave": ("Heat wave from Wednesday 14 July", "Drink water often"),
 }
 
 
@@ -133,3 +136,26 @@ def test_a_passed_evacuation_deadline_is_left_out_and_warned_about(
     notice = validate_notice(raw, library)
     assert [w.location for w in notice.warnings] == ["fields.leave_by"]
     assert "14:00" not in _text(notice, library, Channel.sms)
+
+
+def test_an_advance_heat_wave_warning_says_when_it_starts(
+    library: ContentLibrary, frozen_clock: FrozenClock
+) -> None:
+    """Sent before the first hot day, every SMS, e-mail and subject names that day."""
+    raw = load_json(ROOT / "message_templates" / "heat_wave" / "example.json")
+    frozen_clock.set(datetime.fromisoformat("2027-07-12T09:00:00+02:00"))
+    notice = validate_notice(raw, library)
+    start = notice.fields["from_date"]
+    tags = [
+        t for t in library.languages if t == "en" or load_catalog(library.locales_dir, t).exists
+    ]
+    for tag in tags:
+        lang = library.languages[tag]
+        day = format_date(start, lang.day_pattern or "EEEE d MMMM", Locale.parse(lang.babel_locale))
+        for register in Register:
+            for channel in (Channel.sms, Channel.email):
+                variant = render_variant(
+                    notice, VariantKey(tag, register, Role.public, channel), library
+                )
+                assert day in variant.text, f"{tag} {register} {channel}: {variant.text}"
+                assert channel == Channel.sms or day in variant.subject, (tag, variant.subject)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from service.api.deps import session_dependency
 from service.content import ContentLibrary
 from service.notices.publish import publish_notice
 from service.notices.service import validate_notice
+from service.rendering.languages import ReviewStatus
 from service.rendering.messages import template_msgids
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
@@ -29,6 +31,12 @@ from tests.accessibility import axe_violations, chromium, describe
 from tests.conftest import ROOT, SAMPLE_NOTICES, load_json
 
 SIGN_VIDEO = "https://teckensprak.example.se/vatten-skultuna"
+# The line a draft catalog puts on the page (Swedish: not yet checked by a language reviewer).
+REVIEW_LINES = {
+    "sv": "Den här texten är inte språkgranskad ännu.",
+    "ar": "لم يراجع مترجم هذه الترجمة بعد.",
+    "ti": "እዚ ትርጉም ክሳብ ሕጂ ብተርጓሚ ኣይተመርመረን።",
+}
 
 
 @dataclass(frozen=True)
@@ -205,11 +213,47 @@ def test_free_text_notice_lists_only_languages_someone_translated(
     upgrade(url)
     engine = make_engine(url)
     general = load_json(ROOT / "message_templates" / "general" / "example.json")
+    for texts in general["fields"].values():
+        texts.pop("ar")  # the example carries every language; this notice lacks Arabic
     code = _publish(engine, library, general)  # sv, en and ar, but text only in sv and en
     with session_scope(engine) as session:
         page = public_views.public_notice_page(code, session, library)
     html = bytes(page.body).decode()
     assert ">English</a>" in html and ">العربية</a>" not in html
+    engine.dispose()
+
+
+def reviewed(library: ContentLibrary, tag: str) -> ContentLibrary:
+    """The shipped content, with one language's catalog marked as reviewed by a translator."""
+    language = library.languages[tag].model_copy(update={"review_status": ReviewStatus.reviewed})
+    return dataclasses.replace(library, languages={**library.languages, tag: language})
+
+
+def test_a_draft_translation_says_so_in_its_language_and_a_source_does_not(site: Site) -> None:
+    for tag, line in REVIEW_LINES.items():
+        html = _get(site, f"/n/{site.first}?lang={tag}")
+        assert f'<p class="review-status">{line}</p>' in html, tag
+        # Visible text after the message, in the page's own language; no hidden comment.
+        assert html.index('class="review-status"') > html.index("<article")
+        assert "<!--" not in html
+    for path in (f"/n/{site.first}?lang=en", f"/n/{site.first}?lang=sv&easy=1"):
+        english_or_easy = _get(site, path)
+        assert ('class="review-status"' in english_or_easy) == ("lang=sv" in path), path
+
+
+def test_a_reviewed_translation_has_no_review_line(tmp_path: Path, library: ContentLibrary) -> None:
+    url = f"sqlite:///{tmp_path / 'reviewed.sqlite3'}"
+    upgrade(url)
+    engine = make_engine(url)
+    code = _publish(
+        engine, library, load_json(ROOT / "message_templates" / "water_outage" / "example.json")
+    )
+    content = reviewed(library, "ar")
+    with session_scope(engine) as session:
+        arabic = public_views.public_notice_page(code, session, content, lang="ar")
+        swedish = public_views.public_notice_page(code, session, content, lang="sv")
+    assert 'class="review-status"' not in bytes(arabic.body).decode()
+    assert f'<p class="review-status">{REVIEW_LINES["sv"]}</p>' in bytes(swedish.body).decode()
     engine.dispose()
 
 
