@@ -8,6 +8,7 @@ from service import demo
 from service.channels.print import cli as print_cli
 from service.delivery import cli as delivery_cli
 from service.delivery.worker_cli import worker
+from service.exercises import cli as exercises_cli
 from service.recipients.cli import recipients_app
 from service.rendering.cli import catalogs_app
 from service.store.cli import db_app
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(catalogs_app, name="catalogs")
 app.add_typer(recipients_app, name="recipients")
 app.command()(worker)
+exercises_cli.mount(app)  # schedules, exercises, canaries, reports, calendar, scheduler
 # Each domain's single commands sit at the top level (`klarvarsel render`, `klarvarsel deliver`).
 for commands in (web_cli.app, variants_cli.app, delivery_cli.app, print_cli.app, demo.app):
     app.registered_commands += commands.registered_commands

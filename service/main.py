@@ -14,6 +14,7 @@ from service.config import get_settings
 from service.content import get_library
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
+from service.exercises.scheduler import start_in_process as start_scheduler
 from service.readability.service import warm_up
 from service.web import public_views
 from service.web import views as web_views
@@ -39,7 +40,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
             name="klarvarsel-worker",
         )
         thread.start()
+    stop_scheduler = start_scheduler(settings)  # KLARVARSEL_IN_PROCESS_SCHEDULER (default on)
     yield
+    stop_scheduler()
     stop.set()
     if thread is not None:
         thread.join(timeout=30)

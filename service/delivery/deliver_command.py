@@ -70,6 +70,8 @@ def describe_preview(preview: PlanPreview, echo: Callable[[str], Any]) -> None:
     echo(f"  SMS segments {preview.sms_segments}, estimated cost {preview.cost_sek:.2f} SEK")
     for problem in preview.unreachable:
         echo(f"UNREACHABLE {problem.recipient.name}: {problem.reason}")
+    for canary in preview.canaries:
+        echo(f"CANARY {canary.label} ({canary.channel}): {canary.problem or 'will be sent'}")
 
 
 def publish_and_plan(
