@@ -296,7 +296,7 @@ def _codes(session: Session, notice_ids: list[int]) -> dict[int, str]:
     rows = session.execute(
         sa.select(NoticeRecord.id, NoticeRecord.code).where(NoticeRecord.id.in_(notice_ids))
     )
-    return dict(rows.tuples().all())
+    return {row[0]: row[1] for row in rows}
 
 
 def _plan(
