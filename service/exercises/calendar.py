@@ -50,13 +50,25 @@ def upcoming(
     return sorted(found, key=lambda item: (item[1], item[0].id))[:MAX_EVENTS]
 
 
+def months_later(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months later (the last day if it is shorter)."""
+    year, month = divmod(moment.month - 1 + months, 12)
+    year, month = moment.year + year, month + 1
+    for day in range(moment.day, 27, -1):
+        try:
+            return moment.replace(year=year, month=month, day=day)
+        except ValueError:
+            continue
+    return moment.replace(year=year, month=month, day=min(moment.day, 28))
+
+
 def calendar_ics(
     session: Session, settings: Settings, *, months: int = 12, now: datetime | None = None
 ) -> bytes:
     """The .ics feed of the next `months` months of tests and injects."""
     now = now or utcnow()
-    until = now + timedelta(days=31 * months)
     zone = ZoneInfo(settings.timezone)
+    until = months_later(now.astimezone(zone), months)
     calendar = Calendar()
     calendar.add("prodid", "-//Klarvarsel//Prov och övningar//SV")
     calendar.add("version", "2.0")

@@ -116,10 +116,10 @@ def add(
     settings = get_settings()
     new = NewSchedule(name, raw, rule, run_at, grace_seconds, allow_failed_checks)
     try:
-        if problems:
-            raise ScheduleInvalid(problems)
         with session_scope() as session:
             schedule = add_schedule(session, get_library(), settings, new, actor=actor)
+            if problems:
+                raise ScheduleInvalid([])  # rolls the schedule back; the options were bad
             following = local(schedule.next_fire_at)
             line = f"added schedule {schedule.id} {schedule.name!r}: next {following}"
     except ScheduleInvalid as exc:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -368,8 +368,10 @@ def fire_due(
 ) -> list[FiringView]:
     """Handle every schedule that is due by `now` (default: the clock), oldest fire time first."""
     now = (now or utcnow()).astimezone(UTC)  # stored times are UTC (SQLite compares text)
-    # A firing left `sending` for a while belongs to a scheduler that died mid-planning.
-    finish_planning(engine, settings, library, older_than=now - timedelta(seconds=30))
+    # A firing still `sending` when a tick starts belongs to a scheduler that died while
+    # planning it (ticks never overlap in one process, and only the lock holder ticks);
+    # planning again is idempotent, so even a scheduler that lost its lock mid-plan is harmless.
+    finish_planning(engine, settings, library)
     with session_scope(engine) as session:
         due = session.scalars(
             sa.select(ScheduleRecord.id)

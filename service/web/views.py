@@ -8,6 +8,7 @@ from markupsafe import escape
 
 from service.api.deps import LibraryDep
 from service.config import get_settings
+from service.exercises.alerts import start_page_alerts
 from service.rendering.messages import coverage
 
 router = APIRouter(tags=["pages"])
@@ -21,6 +22,7 @@ color:#111;background:#fff}}table{{border-collapse:collapse}}th,td{{border:1px s
 padding:.25rem .5rem;text-align:left}}</style></head>
 <body><main>
 <h1>Klarvarsel</h1>
+{alerts}
 <p>Ett krismeddelande, anpassat för alla målgrupper. Webbformuläret kommer; i dag finns
 kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).</p>
 <h2>Scenarier</h2><ul>{scenarios}</ul>
@@ -52,6 +54,7 @@ def start_page(library: LibraryDep) -> str:
             f"<td>{percent:.0f} %</td><td>{review}</td></tr>"
         )
     return PAGE.format(
+        alerts=start_page_alerts(settings, library),
         scenarios="".join(
             f"<li>{escape(s.title.get('sv', s.id))} ({escape(s.id)})</li>"
             for s in library.scenarios.values()

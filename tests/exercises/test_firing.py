@@ -213,7 +213,7 @@ def test_pausing_skips_fire_times_and_resuming_picks_up_the_next(
         engine, library, settings, "kvartalsprov", now=frozen_clock.now(), rule="vma-quarterly"
     )
     with session_scope(engine) as session:
-        assert pause_schedule(session, session.get(ScheduleRecord, added), actor="t")  # type: ignore[arg-type]
+        assert pause_schedule(session, session.get(ScheduleRecord, added), actor="t")
     frozen_clock.set(at(FIRST_TEST, minutes=5))
     assert fire_due(engine, settings, library, scheduler_id="a") == []
     with session_scope(engine) as session:
