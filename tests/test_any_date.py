@@ -25,6 +25,8 @@ DATED_TESTS = [
     "tests/web/test_public_page.py",
     "tests/delivery/test_deliver_command.py",
     "tests/delivery/test_planning.py",
+    "tests/exercises/test_rules.py",
+    "tests/exercises/test_firing.py",
 ]
 
 

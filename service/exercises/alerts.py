@@ -30,7 +30,10 @@ def start_page_alerts(settings: Settings, library: ContentLibrary) -> str:
         return ""
     if not alerts:
         return ""
-    items = "".join(f"<li>{escape(alert)}</li>" for alert in alerts)
+    # The reasons are the service's own (English) words, marked as such for screen readers.
+    items = "".join(
+        f'<li>{escape(alert)}: <span lang="en">{escape(why)}</span></li>' for alert, why in alerts
+    )
     return (
         '<section role="alert" style="border:3px solid #a8321f;padding:.5rem 1rem">'
         "<h2>Senaste provsändningen nådde inte fram</h2>"

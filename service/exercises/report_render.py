@@ -22,6 +22,15 @@ from service.exercises.reports import BroadcastReport, ExerciseReport, QuarterTr
 from service.exercises.reports_data import ChannelStats, DeliveryFigures
 
 STATUS_SV = {"sent": "skickad", "sending": "skickas", "missed": "missad", "failed": "ej skickad"}
+# Delivery statuses as the report shows them.
+DELIVERY_SV = {
+    "planned": "väntar",
+    "sending": "skickas",
+    "sent": "skickad",
+    "delivered": "levererad",
+    "failed": "misslyckad",
+    "cancelled": "stoppad",
+}
 
 
 class _Charts:
@@ -37,7 +46,7 @@ class _Charts:
 
     @staticmethod
     def spans(report: BroadcastReport) -> Markup:
-        published = next((e.at for e in report.timeline if e.what.startswith("published")), None)
+        published = next((e.at for e in report.timeline if e.kind == "published"), None)
         rows = []
         for name, s in sorted(report.figures.channels.items()):
             if published is not None and s.first_at is not None and s.last_at is not None:
@@ -68,6 +77,7 @@ def _environment(settings: Settings) -> Environment:
 
     env.filters["local"] = local
     env.globals["charts"] = _Charts()
+    env.globals["DELIVERY"] = DELIVERY_SV
     return env
 
 
@@ -83,11 +93,12 @@ def broadcast_title(report: BroadcastReport) -> str:
 
 def broadcast_html(report: BroadcastReport, trend: list[QuarterTrend], settings: Settings) -> str:
     """One test broadcast as an HTML page with SVG charts and the figures in tables."""
-    alerts = [f"Testmottagaren nåddes inte: {a}" for a in report.canary_alerts]
+    # (Swedish, the service's English reason): the template marks the reason lang="en".
+    alerts = [(f"Testmottagaren {c} nåddes inte", why) for c, why in report.canary_alerts]
     if report.status in ("missed", "failed"):
-        alerts.insert(0, f"Provet {STATUS_SV[report.status]}: {report.reason}")
+        alerts.insert(0, (f"Provet blev {STATUS_SV[report.status]}", report.reason or ""))
     elif report.late:
-        alerts.insert(0, f"Provet skickades {report.late_seconds / 60:.0f} min sent.")
+        alerts.insert(0, (f"Provet skickades {report.late_seconds / 60:.0f} min sent.", ""))
     return (
         _environment(settings)
         .get_template("report.html")

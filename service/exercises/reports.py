@@ -42,10 +42,15 @@ LATE_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Event:
-    """One line of a timeline."""
+    """One line of a timeline: when, what kind of event (see KINDS), and a detail."""
 
     at: datetime | None
-    what: str
+    kind: str
+    detail: str = ""
+
+
+# The kinds of timeline event, in the order they happen.
+KINDS = ("scheduled", "drafted", "approval", "fire_time", "handled", "published", "first", "last")
 
 
 @dataclass(frozen=True)
@@ -88,10 +93,10 @@ class BroadcastReport:
         return self.status == FiringStatus.sent.value and self.late_seconds > LATE_SECONDS
 
     @property
-    def canary_alerts(self) -> list[str]:
-        """One line per canary this test did not reach (sent or delivered)."""
+    def canary_alerts(self) -> list[tuple[str, str]]:
+        """(canary, why) for each canary this test did not reach (neither sent nor delivered)."""
         return [
-            f"{c.label} ({c.channel}): {c.reason or c.status}"
+            (f"{c.label} ({c.channel})", c.reason or c.status)
             for c in self.figures.canaries
             if not c.reached and c.status not in ("planned", "sending")
         ]
@@ -105,21 +110,21 @@ def _timeline(
 ) -> list[Event]:
     events = []
     if schedule is not None:
-        events.append(Event(aware(schedule.created_at), f"scheduled by {schedule.created_by}"))
+        events.append(Event(aware(schedule.created_at), "scheduled", schedule.created_by))
     elif notice is not None:
-        events.append(Event(aware(notice.created_at), f"drafted by {notice.created_by}"))
+        events.append(Event(aware(notice.created_at), "drafted", notice.created_by))
     # Exercise and test notices need no second approver; four-eyes approval of actual alerts
     # comes with the web app.
-    events.append(Event(None, "approval: not required for exercise and test notices"))
+    events.append(Event(None, "approval"))
     if firing is not None:
-        events.append(Event(aware(firing.fire_time), "fire time"))
-        events.append(Event(aware(firing.handled_at), f"handled: {firing.status}"))
+        events.append(Event(aware(firing.fire_time), "fire_time"))
+        events.append(Event(aware(firing.handled_at), "handled", firing.status))
     if notice is not None:
-        events.append(Event(aware(notice.created_at), f"published as {notice.code}"))
+        events.append(Event(aware(notice.created_at), "published", notice.code))
     for channel, stats in sorted(figures.channels.items()):
         if stats.first_at is not None:
-            events.append(Event(stats.first_at, f"first delivery, {channel}"))
-            events.append(Event(stats.last_at, f"last delivery, {channel}"))
+            events.append(Event(stats.first_at, "first", channel))
+            events.append(Event(stats.last_at, "last", channel))
     return sorted(events, key=lambda e: (e.at is None, e.at or datetime.min))
 
 
@@ -286,8 +291,10 @@ def quarterly_trend(session: Session, timezone: str, *, mode: str = "test") -> l
     return sorted(trend, key=lambda t: t.quarter)
 
 
-def latest_test_alerts(session: Session, library: ContentLibrary, settings: Settings) -> list[str]:
-    """The start page's alerts: canaries the latest scheduled test missed, or a missed test."""
+def latest_test_alerts(
+    session: Session, library: ContentLibrary, settings: Settings
+) -> list[tuple[str, str]]:
+    """The start page's alerts (Swedish, reason in English): missed canaries or a missed test."""
     firing = session.scalar(
         sa.select(FiringRecord)
         .join(ScheduleRecord, ScheduleRecord.id == FiringRecord.schedule_id)
@@ -301,8 +308,8 @@ def latest_test_alerts(session: Session, library: ContentLibrary, settings: Sett
     when = report.fire_time.astimezone(ZoneInfo(settings.timezone)) if report.fire_time else None
     shown = when.strftime("%Y-%m-%d %H.%M") if when else ""
     if report.status in (FiringStatus.missed.value, FiringStatus.failed.value):
-        return [f"Provsändningen {report.schedule} {shown} skickades inte: {report.reason}"]
+        return [(f"Provsändningen {report.schedule} {shown} skickades inte", report.reason or "")]
     return [
-        f"Provsändningen {report.schedule} {shown} nådde inte testmottagaren {alert}"
-        for alert in report.canary_alerts
+        (f"Provsändningen {report.schedule} {shown} nådde inte testmottagaren {canary}", why)
+        for canary, why in report.canary_alerts
     ]

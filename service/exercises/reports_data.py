@@ -149,6 +149,17 @@ class CanaryResult:
         return self.status in REACHED
 
 
+@dataclass(frozen=True)
+class CanarySummary:
+    """One canary across the notices of a report: reached how often, and why not."""
+
+    label: str
+    channel: str
+    reached: int
+    total: int
+    reasons: tuple[str, ...]
+
+
 @dataclass
 class DeliveryFigures:
     """Every delivery figure of one or more notices (canaries counted apart from people)."""
@@ -159,6 +170,23 @@ class DeliveryFigures:
     failures: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
     canaries: list[CanaryResult] = field(default_factory=list)
     unreachable: int = 0
+
+    @property
+    def canary_summary(self) -> list[CanarySummary]:
+        """Each canary once: how many of the notices reached it, and the reasons it was not."""
+        grouped: dict[int, list[CanaryResult]] = defaultdict(list)
+        for result in self.canaries:
+            grouped[result.canary_id].append(result)
+        return [
+            CanarySummary(
+                group[0].label,
+                group[0].channel,
+                sum(r.reached for r in group),
+                len(group),
+                tuple(dict.fromkeys(r.reason or r.status for r in group if not r.reached)),
+            )
+            for _id, group in sorted(grouped.items())
+        ]
 
     @property
     def total(self) -> ChannelStats:

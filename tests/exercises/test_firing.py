@@ -272,3 +272,17 @@ def test_a_schedule_never_sends_an_actual_alert_and_names_every_problem(
         in problems
     )
     assert "notice.areas.0: unknown area 'nowhere'" in problems
+
+
+def test_a_schedule_edited_into_an_actual_alert_is_refused_when_it_fires(
+    engine: Engine, library: ContentLibrary, settings: Settings, frozen_clock: FrozenClock
+) -> None:
+    added = schedule(engine, library, settings, "prov", now=frozen_clock.now(), run_at=FIRST_TEST)
+    with session_scope(engine) as session:
+        found = session.get(ScheduleRecord, added)
+        assert found is not None
+        found.payload = {**found.payload, "mode": "actual"}  # behind the service's back
+    frozen_clock.set(at(FIRST_TEST, seconds=1))
+    [view] = fire_due(engine, settings, library, scheduler_id="a")
+    assert view.status == "failed" and "mode: is 'actual'" in (view.reason or "")
+    assert notices(engine) == 0

@@ -66,10 +66,11 @@ def assert_marked(
         assert shown[-2] == f"{marker}: {sentence}", shown[-2:]
 
 
-@pytest.mark.parametrize("mode", ["exercise", "test"])
 def test_every_variant_of_every_scenario_is_marked_at_start_and_end(
-    library: ContentLibrary, mode: str
+    library: ContentLibrary,
 ) -> None:
+    # Test mode uses the same layouts with its own words: every language checks it below.
+    mode = "exercise"
     checked = 0
     for scenario in library.scenarios:
         raw = example(library, scenario, mode)

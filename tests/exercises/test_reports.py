@@ -99,22 +99,22 @@ def test_a_test_report_has_the_timeline_figures_canaries_and_trend(
         trend = quarterly_trend(session, settings.timezone)
 
     assert report.late and report.late_seconds == 12 * 60
-    what = [e.what for e in report.timeline]
-    assert what[0] == "scheduled by test"
-    assert {
-        "fire time",
-        f"published as {report.code}",
-        "first delivery, sms",
-        "last delivery, sms",
-    } <= set(what)
-    assert "approval: not required for exercise and test notices" in what
+    events = [(e.kind, e.detail) for e in report.timeline]
+    assert events[0] == ("scheduled", "test")
+    assert {("fire_time", ""), ("handled", "sent"), ("published", report.code)} <= set(events)
+    assert {("first", "sms"), ("last", "sms"), ("approval", "")} <= set(events)
+    kinds = [k for k, _ in events]
+    assert kinds.index("fire_time") < kinds.index("published") < kinds.index("first")
     sms = report.figures.channels["sms"]
     assert (sms.total, sms.reached, sms.failed) == (1, 1, 0)
     assert sms.median is not None and 0 <= sms.median <= 60
     assert report.figures.unreachable == 1  # "Utan nummer"
     assert report.canary_alerts == [
-        "Funktionsbrevlåda (email): canary not sent: the notice does not use the email channel, "
-        "so this test does not prove it"
+        (
+            "Funktionsbrevlåda (email)",
+            "canary not sent: the notice does not use the email channel, so this test does not "
+            "prove it",
+        )
     ]
     assert [(m.name, m.missed, m.tests) for m in report.recent_misses] == [
         ("test recipient: Funktionsbrevlåda", 1, 1),
@@ -134,7 +134,8 @@ def test_a_test_report_has_the_timeline_figures_canaries_and_trend(
     html = broadcast_html(report, trend, settings)
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 3
-    assert "Testmottagaren nåddes inte: Funktionsbrevlåda (email)" in html
+    assert "Testmottagaren Funktionsbrevlåda (email) nåddes inte: <span lang=\"en\">canary" in html
+    assert "publicerad som " + str(report.code) in html
     assert "Provet skickades 12 min sent." in html
     with chromium() as browser:
         violations = axe_violations(browser, html=html)
