@@ -18,7 +18,8 @@ from service.clock import FrozenClock
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.models import Delivery
-from service.exercises.firing import decide, fire_due
+from service.exercises.firing import fire_due
+from service.exercises.misfire import decide
 from service.exercises.models import FiringRecord, ScheduleRecord
 from service.exercises.schedules import (
     NewSchedule,

@@ -134,7 +134,7 @@ def test_a_test_report_has_the_timeline_figures_canaries_and_trend(
     html = broadcast_html(report, trend, settings)
     assert html.startswith("<!DOCTYPE html>") and "<script" not in html
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" role="img"') == 3
-    assert "Testmottagaren Funktionsbrevlåda (email) nåddes inte: <span lang=\"en\">canary" in html
+    assert 'Testmottagaren Funktionsbrevlåda (email) nåddes inte: <span lang="en">canary' in html
     assert "publicerad som " + str(report.code) in html
     assert "Provet skickades 12 min sent." in html
     with chromium() as browser:
