@@ -10,6 +10,7 @@ from service.audit import cli as audit_cli
 from service.channels.print import cli as print_cli
 from service.delivery import cli as delivery_cli
 from service.delivery.worker_cli import worker
+from service.exercises import cli as exercises_cli
 from service.interop.cli import cap_app
 from service.recipients.cli import recipients_app
 from service.rendering.cli import catalogs_app
@@ -29,6 +30,7 @@ app.add_typer(cap_app, name="cap")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="api-keys")
 app.command()(worker)
+exercises_cli.mount(app)  # schedules, exercises, canaries, reports, calendar, scheduler
 # Each domain's single commands sit at the top level (`klarvarsel render`, `klarvarsel deliver`).
 for commands in (
     web_cli.app,

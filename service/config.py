@@ -129,6 +129,34 @@ class Settings(BaseSettings):
     )
     oidc_default_role: str = Field("viewer", pattern="^(author|approver|admin|viewer)$")
     oidc_timeout_seconds: float = 10.0
+    # Exercises and scheduled test broadcasts (service/exercises)
+    in_process_scheduler: bool = Field(
+        True,
+        description="the web process runs the scheduler (the embedded default); in production "
+        "run `klarvarsel scheduler` instead (one fires, the others stand by)",
+    )
+    scheduler_tick_seconds: float = Field(
+        1.0, gt=0, le=60, description="how often the scheduler looks for due schedules"
+    )
+    scheduler_lock_retry_seconds: float = Field(
+        5.0, gt=0, le=300, description="how often a standby scheduler tries to take over"
+    )
+    scheduler_takeover_seconds: float = Field(
+        30.0,
+        ge=3,
+        le=3600,
+        description="PostgreSQL drops a vanished scheduler's lock within this (TCP keepalive)",
+    )
+    schedule_grace_seconds: int = Field(
+        3600,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="a firing missed while the service was down still runs if it comes back "
+        "within this; later it is recorded as missed",
+    )
+    report_recent_tests: int = Field(
+        4, ge=1, le=50, description="recipients not reached are counted over this many tests"
+    )
 
     smtp_host: str = "localhost"
     smtp_port: int = 587

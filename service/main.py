@@ -17,6 +17,7 @@ from service.config import get_settings
 from service.content import get_library
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
+from service.exercises.scheduler import start_in_process as start_scheduler
 from service.readability.service import warm_up
 from service.web import docs_views, public_views
 from service.web import views as web_views
@@ -52,7 +53,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     ]
     for thread in threads:
         thread.start()
+    stop_scheduler = start_scheduler(settings)  # KLARVARSEL_IN_PROCESS_SCHEDULER (default on)
     yield
+    stop_scheduler()
     stop.set()
     for thread in threads:
         thread.join(timeout=30)

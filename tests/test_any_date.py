@@ -26,6 +26,8 @@ DATED_TESTS = [
     "tests/delivery/test_deliver_command.py",
     "tests/delivery/test_planning.py",
     "tests/interop/test_feeds.py",
+    "tests/exercises/test_rules.py",
+    "tests/exercises/test_firing.py",
 ]
 
 

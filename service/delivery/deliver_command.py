@@ -5,26 +5,26 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from service.clock import utcnow
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.planning import PlanPreview, PlanSummary, plan_deliveries, preview_plan
 from service.notices.links import notice_url
 from service.notices.models import NoticeRecord
-from service.notices.publish import content_hash, find_duplicate, next_code, publish_notice
+from service.notices.publish import (
+    content_hash,
+    find_duplicate,
+    mark_planned,
+    next_code,
+    publish_notice,
+)
 from service.notices.service import Notice
 from service.recipients.areas import load_areas
 from service.store.database import get_engine, session_scope
 from service.variants.service import NoticeReport, render_notice
-
-# Planned here at once; a releaser takes over only if this command died (see workflow.releaser).
-PLANNING_LEASE = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def describe_preview(preview: PlanPreview, echo: Callable[[str], Any]) -> None:
     echo(f"  SMS segments {preview.sms_segments}, estimated cost {preview.cost_sek:.2f} SEK")
     for problem in preview.unreachable:
         echo(f"UNREACHABLE {problem.recipient.name}: {problem.reason}")
+    for canary in preview.canaries:
+        echo(f"CANARY {canary.label} ({canary.channel}): {canary.problem or 'will be sent'}")
 
 
 def publish_and_plan(
@@ -93,9 +95,6 @@ def publish_and_plan(
     """
     with session_scope() as session:
         record = publish_notice(session, notice, raw, actor=actor, source="cli", repeat=repeat)
-        # This command plans the notice itself: a releaser must not start on it meanwhile.
-        record.planning_lease = utcnow() + PLANNING_LEASE
-        session.flush()
         session.expunge(record)
     factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
     summary = plan_deliveries(
@@ -109,11 +108,7 @@ def publish_and_plan(
         source="cli",
     )
     with session_scope() as session:
-        session.execute(
-            sa.update(NoticeRecord)
-            .where(NoticeRecord.id == record.id)
-            .values(planned_at=utcnow(), planning_lease=None)
-        )
+        mark_planned(session, record.id)
     return record.code, summary
 
 

@@ -15,6 +15,9 @@ is the invariant that uq_deliveries_once enforces: a person on several lists (au
 areas) is still one register row and one delivery, and two register rows sharing a phone number
 or e-mail address get one message (the lower id wins).
 
+Exercise and test notices also reach every active canary (service.exercises.canaries: the
+municipality's own duty phones and mailboxes) on its channel, so each test proves each channel.
+
 People no message can reach get a row too, on the pseudo-channel `none`, status `failed`, with
 the reason in `last_error` (worded like the dispatcher's NOT_REACHED), so tracking lists them
 for the follow-up phone calls.
@@ -50,6 +53,7 @@ from service.delivery.choose import (
 )
 from service.delivery.fallback import NOT_REACHED
 from service.delivery.models import Delivery, DeliveryStatus
+from service.exercises.canaries import CanaryPlan, canary_key, plan_canaries
 from service.notices.links import variant_url
 from service.notices.models import NoticeRecord
 from service.notices.schemas import Channel
@@ -99,6 +103,7 @@ class PlanPreview:
     left_out: Counter[str] = field(default_factory=Counter)  # audiences the notice leaves out
     sms_segments: int = 0
     cost_sek: float = 0.0
+    canaries: list[CanaryPlan] = field(default_factory=list)  # exercise and test notices only
 
 
 @dataclass
@@ -111,6 +116,7 @@ class PlanSummary:
     already_planned: int = 0  # rows a previous run had inserted (re-planning is idempotent)
     unreachable: int = 0
     merged_duplicates: int = 0
+    canaries: int = 0  # test recipients planned (exercise and test notices)
     batches: int = 0
     cancelled: bool = False  # the notice's sending was cancelled: planning stopped
     first_batch_seconds: float | None = None
@@ -181,6 +187,7 @@ def preview_plan(
         preview.by_audience[a.audience.id] += 1
         preview.by_variant[a.key] += 1
         preview.with_fallback += planned.fallbacks > 0
+    preview.canaries = plan_canaries(session, notice, library)
     # Each SMS variant is rendered once, with the link it will carry.
     for key, count in preview.by_variant.items():
         if key.channel == Channel.sms:
@@ -207,6 +214,27 @@ def _row(notice_id: int, planned: Planned, secret: str, now: datetime) -> dict[s
         "status": (DeliveryStatus.planned if a else DeliveryStatus.failed).value,
         # Worded as the dispatcher words people it could not reach (one not-reached list).
         "last_error": f"{NOT_REACHED}: {problem.reason}" if problem else None,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _canary_row(notice_id: int, canary: CanaryPlan, now: datetime) -> dict[str, Any]:
+    """The deliveries row for one canary; a canary whose channel is not used fails at once."""
+    return {
+        "notice_id": notice_id,
+        "recipient_id": None,
+        "recipient_key": canary_key(canary.canary_id),
+        "channel": canary.channel,
+        "address": canary.address,
+        "language": canary.language,
+        "register": canary.register,
+        "role": canary.role,
+        "audience": canary.audience,
+        "status": (DeliveryStatus.failed if canary.problem else DeliveryStatus.planned).value,
+        "last_error": canary.problem,
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
@@ -296,6 +324,9 @@ def plan_deliveries(
                 batch, batch_started, now = [], time.perf_counter(), utcnow()
         if pending is not None:
             pending.result()
+        for canary in plan_canaries(reader, notice, library):
+            summary.canaries += 1
+            batch.append(_canary_row(notice_record.id, canary, now))
         if batch and not summary.cancelled:
             write(batch)
     summary.seconds = time.perf_counter() - started

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from service.channels.base import mask_address
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
 from service.delivery.planning import UNREACHABLE_CHANNEL
+from service.exercises.canaries import CANARY_PREFIX
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
 
@@ -161,7 +162,7 @@ def not_reached(session: Session, notice_id: int) -> list[NotReached]:
         result.append(
             NotReached(
                 recipient_id=first.recipient_id,
-                name=name or "(deleted from the register)",
+                name=name or _nameless(first.recipient_key),
                 phone=phone or by_channel.get("sms"),
                 email=email or by_channel.get("email"),
                 language=first.language,
@@ -170,6 +171,13 @@ def not_reached(session: Session, notice_id: int) -> list[NotReached]:
             )
         )
     return sorted(result, key=lambda p: (p.name.casefold(), p.recipient_id or 0))
+
+
+def _nameless(recipient_key: str) -> str:
+    """What to call a delivery with no register row: a canary, or a person since deleted."""
+    if recipient_key.startswith(CANARY_PREFIX):
+        return f"test recipient ({recipient_key})"
+    return "(deleted from the register)"
 
 
 def _reason(delivery: Delivery) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +33,7 @@ from service.notices.service import (
 # No 0/O, 1/I/L: codes are read aloud on the phone and typed from printed notices.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
+PLANNING_LEASE = timedelta(minutes=2)
 # Keys that say when or how a notice was sent, not what it says.
 _NOT_CONTENT = frozenset({"sent_at"})
 
@@ -70,6 +71,15 @@ def derived_code(digest: str, attempt: int) -> str:
 def find_by_code(session: Session, code: str) -> NoticeRecord | None:
     """The stored notice with this public code (case-insensitive)."""
     return session.scalar(sa.select(NoticeRecord).where(NoticeRecord.code == code.upper()))
+
+
+def mark_planned(session: Session, notice_id: int) -> None:
+    """Record that a notice's deliveries are all planned (a releaser will not plan it again)."""
+    session.execute(
+        sa.update(NoticeRecord)
+        .where(NoticeRecord.id == notice_id)
+        .values(planned_at=utcnow(), planning_lease=None)
+    )
 
 
 def find_public(session: Session, code: str) -> NoticeRecord | None:
@@ -200,6 +210,9 @@ def publish_notice(
         sent_by=actor,
         updated_at=utcnow(),
         updated_by=actor,
+        # The caller plans it at once (deliver, a schedule); a releaser takes over only if the
+        # caller dies before mark_planned (service.workflow.releaser).
+        planning_lease=utcnow() + PLANNING_LEASE,
     )
     session.add(stored)
     session.flush()

@@ -4,6 +4,12 @@ from service.accounts.models import ApiKey, LoginAttempt, OidcRequest, User, Use
 from service.audit.models import AuditEvent
 from service.channels.models import SentMessage
 from service.delivery.models import Delivery
+from service.exercises.models import (
+    CanaryRecord,
+    ExerciseRunRecord,
+    FiringRecord,
+    ScheduleRecord,
+)
 from service.interop.models import CapImport
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
@@ -11,12 +17,16 @@ from service.recipients.models import RecipientRecord
 __all__ = [
     "ApiKey",
     "AuditEvent",
+    "CanaryRecord",
     "CapImport",
     "Delivery",
+    "ExerciseRunRecord",
+    "FiringRecord",
     "LoginAttempt",
     "NoticeRecord",
     "OidcRequest",
     "RecipientRecord",
+    "ScheduleRecord",
     "SentMessage",
     "User",
     "UserRole",

@@ -9,6 +9,7 @@ from markupsafe import escape
 from service.accounts.permissions import open_route
 from service.api.deps import LibraryDep
 from service.config import get_settings
+from service.exercises.alerts import start_page_alerts
 from service.rendering.messages import coverage
 from service.web.headers import CSP, page_policy
 
@@ -18,7 +19,7 @@ router = APIRouter(tags=["pages"], dependencies=[Depends(open_route)])
 # The page's Content-Security-Policy allows exactly this stylesheet, by its hash.
 STYLE = """body{font-family:sans-serif;max-width:60rem;margin:auto;padding:1rem;line-height:1.5;
 color:#111;background:#fff}table{border-collapse:collapse}th,td{border:1px solid #555;
-padding:.25rem .5rem;text-align:left}"""
+padding:.25rem .5rem;text-align:left}.alert{border:3px solid #a8321f;padding:.5rem 1rem}"""
 HEADERS = {CSP: page_policy(STYLE)}
 
 PAGE = """<!DOCTYPE html>
@@ -28,6 +29,7 @@ PAGE = """<!DOCTYPE html>
 <style>{style}</style></head>
 <body><main>
 <h1>Klarvarsel</h1>
+{alerts}
 <p>Ett krismeddelande, anpassat för alla målgrupper. Webbformuläret kommer; i dag finns
 kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).
 Personal <a href="/login">loggar in här</a>.</p>
@@ -61,6 +63,7 @@ def start_page(library: LibraryDep) -> HTMLResponse:
         )
     html = PAGE.format(
         style=STYLE,
+        alerts=start_page_alerts(settings, library),
         scenarios="".join(
             f"<li>{escape(s.title.get('sv', s.id))} ({escape(s.id)})</li>"
             for s in library.scenarios.values()

@@ -1,0 +1,42 @@
+"""The start page's warning when the latest scheduled test missed a canary or did not go out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from markupsafe import escape
+from sqlalchemy.exc import SQLAlchemyError
+
+from service.config import Settings
+from service.content import ContentLibrary
+
+logger = logging.getLogger(__name__)
+
+
+def start_page_alerts(settings: Settings, library: ContentLibrary) -> str:
+    """A `role="alert"` section for the start page, or "" when the latest test was fine."""
+    from service.exercises.reports import latest_test_alerts
+    from service.store.database import session_scope
+
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        return ""  # no database yet: no tests either (and the page must not create one)
+    try:
+        with session_scope() as session:
+            alerts = latest_test_alerts(session, library, settings)
+    except SQLAlchemyError:  # a database not migrated yet has had no tests either
+        logger.debug("no test alerts: the database cannot be read", exc_info=True)
+        return ""
+    if not alerts:
+        return ""
+    # The reasons are the service's own (English) words, marked as such for screen readers.
+    items = "".join(
+        f'<li>{escape(alert)}: <span lang="en">{escape(why)}</span></li>' for alert, why in alerts
+    )
+    return (
+        '<section role="alert" class="alert">'
+        "<h2>Senaste provsändningen nådde inte fram</h2>"
+        f"<ul>{items}</ul><p>Se rapporten: <code>klarvarsel reports show</code> "
+        "med schemats namn.</p></section>"
+    )
