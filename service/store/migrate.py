@@ -22,10 +22,11 @@ def alembic_config(url: str) -> Config:
 
 def current_revision(url: str) -> str | None:
     """The revision the database at `url` is at; None for an empty (new) database."""
-    import sqlalchemy as sa
     from alembic.runtime.migration import MigrationContext
 
-    engine = sa.create_engine(url)
+    from service.store.database import make_engine
+
+    engine = make_engine(url)  # creates a SQLite file's folder, as a fresh clone needs
     try:
         with engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()

@@ -93,7 +93,7 @@ def test_downgrade_removes_the_tables(database_url: str) -> None:
 
 
 def test_upgrade_says_what_it_did(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    url = f"sqlite:///{tmp_path / 'var-not-made-yet' / 'fresh.sqlite3'}"
     assert upgrade_and_describe(url).startswith("created the database at revision ")
     assert upgrade_and_describe(url).startswith("the database was already at the newest revision")
     downgrade(url, "0003")
