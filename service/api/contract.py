@@ -72,7 +72,7 @@ def _expected(path: str, method: str, operation: dict[str, Any]) -> set[str]:
     if operation.get("parameters") or "requestBody" in operation:
         codes.add("422")
     if "requestBody" in operation:
-        codes.add("413")
+        codes |= {"400", "413"}
     if "{" in path:
         codes.add("404")
     names = {p.get("name") for p in operation.get("parameters", [])}

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.accounts.permissions import app_routes
 from service.api.problems import problem_response
 from service.notices.service import NoticeInvalid, NoticeProblem
 from service.workflow.schemas import ApprovalWithdrawn, NotAllowed, WorkflowError, WrongState
@@ -103,7 +104,29 @@ async def http_problem(request: Request, exc: Exception) -> Response:
     response = problem_response(exc.status_code, kind, _title(exc.status_code), detail, **members)
     for name, value in (exc.headers or {}).items():
         response.headers[name] = value
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path only.
+        response.headers["Allow"] = ", ".join(_allowed(request))
     return response
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods of the most specific path that matches (/notices/preview, not /{code})."""
+    path = request.url.path
+    matching = [
+        route
+        for route in app_routes(request.app)
+        if (pattern := getattr(route, "path_regex", None)) is not None and pattern.match(path)
+    ]
+    fewest = min((str(r.path).count("{") for r in matching), default=0)
+    return sorted(
+        {
+            method
+            for route in matching
+            if str(route.path).count("{") == fewest
+            for method in getattr(route, "methods", None) or ()
+        }
+    )
 
 
 def _location(loc: tuple[Any, ...] | list[Any]) -> str:

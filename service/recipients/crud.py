@@ -6,6 +6,7 @@ never reach the audit log: it records who changed which fields of which recipien
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -166,12 +167,17 @@ def update_recipient(
     return row
 
 
+def _utc(value: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
 def recipient_dict(row: RecipientRecord) -> dict[str, Any]:
     """The API's view of a register row."""
     return {
         "id": row.id,
         "external_id": row.external_id,
         **{name: getattr(row, name) for name in FIELDS},
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
+        "created_at": _utc(row.created_at),
+        "updated_at": _utc(row.updated_at),
     }
