@@ -17,11 +17,16 @@ from service.config import get_settings
 from service.content import get_library
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
+from service.exercises import run_views as exercise_run_views
+from service.exercises import views as exercise_views
 from service.exercises.scheduler import start_in_process as start_scheduler
+from service.interop import views as interop_views
 from service.readability.service import warm_up
 from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.headers import SecurityHeaders
+from service.webhooks import views as webhook_views
+from service.webhooks.sender import run_sender
 from service.workflow.releaser import run_releaser
 
 
@@ -41,6 +46,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if settings.in_process_releaser:
         # Sends scheduled notices when due and plans sent ones (service.workflow.releaser).
         loops.append(run_releaser)
+    if settings.in_process_webhook_sender:
+        loops.append(run_sender)  # service.webhooks.sender; `klarvarsel webhooks send` too
     threads = [
         threading.Thread(
             target=loop,
@@ -79,6 +86,11 @@ app.include_router(delivery_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
+app.include_router(interop_views.router)
+app.include_router(webhook_views.router)
+app.include_router(exercise_views.router)
+app.include_router(exercise_views.public_router)
+app.include_router(exercise_run_views.router)
 install_accounts(app)
 
 
