@@ -107,6 +107,7 @@ def _update_delivery(
     from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
     from service.notices.models import NoticeRecord
     from service.notices.publish import load_stored_notice
+    from service.webhooks.events import emit_deliveries
 
     delivered = status == "delivered"
     delivery = session.scalars(
@@ -118,6 +119,8 @@ def _update_delivery(
         return
     if delivered:
         delivery.status = DeliveryStatus.delivered
+        session.flush()
+        emit_deliveries(session, [delivery.id])
         return
     delivery.status = DeliveryStatus.failed
     reason = f"the provider reported the message {status}" + (
@@ -131,6 +134,7 @@ def _update_delivery(
         library = get_library()
         fall_back(session, delivery, load_stored_notice(record, library), library)
     session.flush()
+    emit_deliveries(session, [delivery.id])
 
 
 def apply_status(

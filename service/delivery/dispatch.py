@@ -27,6 +27,7 @@ from service.clock import utcnow
 from service.delivery.fallback import fall_back
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
+from service.webhooks.events import emit_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -192,6 +193,9 @@ def record_outcomes(
             ],
         )
         counts["retried"] = len(retries)
+    # Webhooks (only when a subscription wants delivery events): sent and failed ones.
+    retried = {o.job.id for o in retries}
+    emit_deliveries(session, [o.job.id for o in outcomes if o.job.id not in retried])
     return counts
 
 

@@ -8,6 +8,7 @@ how to call fails `test_the_matrix_covers_every_route`.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -118,6 +119,8 @@ class Call:
     prepare: Callable[[TestClient, World], dict[str, Any]] = field(
         default=lambda _client, _world: {}
     )
+    # Request arguments that depend on the mode (a raw body and its headers, say).
+    body: Callable[[World, str], dict[str, Any]] | None = None
 
 
 def _code(world: World, mode: str) -> str:
@@ -139,6 +142,39 @@ def _login_form(client: TestClient, _world: World) -> dict[str, Any]:
 
 def _preview(world: World, mode: str) -> dict[str, Any]:
     return {**world.water, "mode": mode}
+
+
+_serial = itertools.count(1)
+MISSING = "999999"  # an id nobody has: the route answers 404 once the caller may ask
+
+
+def _cap_post(_world: World, mode: str) -> dict[str, Any]:
+    xml = (ROOT / "tests" / "data" / "cap" / "smhi-wind-orange.xml").read_text("utf-8")
+    status = "Actual" if mode == "actual" else "Exercise"
+    xml = xml.replace("<status>Actual</status>", f"<status>{status}</status>")
+    xml = xml.replace(".WIND.1980<", f".WIND.1980.{next(_serial)}<")  # a new message each time
+    return {"content": xml.encode(), "headers": {"Content-Type": "application/cap+xml"}}
+
+
+def _schedule(world: World, _mode: str) -> dict[str, Any]:
+    notice = {**world.water, "mode": "exercise"}
+    return {
+        "name": f"matrix test {next(_serial)}",
+        "rule": "vma-quarterly",
+        "allow_failed_checks": True,
+        "notice": notice,
+    }
+
+
+def _missing(method: str, path: str, needs: str, **options: Any) -> Call:
+    return Call(method, lambda w, m: path.format(id=MISSING), needs=needs, ok=404, **options)
+
+
+def _calendar_path(_world: World, _mode: str) -> str:
+    from service.config import get_settings
+    from service.exercises.views import calendar_token
+
+    return f"/calendar/{calendar_token(get_settings())}.ics"
 
 
 def _notice_route(suffix: str) -> Call:
@@ -298,6 +334,97 @@ CALLS: dict[str, Call] = {
         json=lambda w, m: {"text": "Koka vattnet. Drick inte kranvatten.", "language": "sv"},
         needs="notices:read",
     ),
+    # CAP and feeds (service/interop/views.py)
+    "GET /api/v1/notices/{code}/cap.xml": Call(
+        "GET",
+        lambda w, m: f"/api/v1/notices/{_code(w, m)}/cap.xml",
+        needs="notices:read",
+        touches=True,
+    ),
+    "GET /feeds/cap/{code}.xml": Call("GET", lambda w, m: f"/feeds/cap/{w.actual}.xml", needs=OPEN),
+    "GET /feeds/{kind}.atom": Call("GET", lambda w, m: "/feeds/alerts.atom", needs=OPEN),
+    "POST /api/v1/cap": Call(
+        "POST",
+        lambda w, m: "/api/v1/cap",
+        needs="notices:write",
+        ok=201,
+        touches=True,
+        body=_cap_post,
+    ),
+    # Webhooks (service/webhooks/views.py): each caller sees only its own subscriptions.
+    "POST /api/v1/webhooks": Call(
+        "POST",
+        lambda w, m: "/api/v1/webhooks",
+        needs="notices:read",
+        ok=201,
+        json=lambda w, m: {"url": "https://8.8.8.8/hook", "events": ["notice.*"]},
+    ),
+    "GET /api/v1/webhooks": Call("GET", lambda w, m: "/api/v1/webhooks", needs="notices:read"),
+    "GET /api/v1/webhooks/{subscription_id}": _missing(
+        "GET", "/api/v1/webhooks/{id}", "notices:read"
+    ),
+    "DELETE /api/v1/webhooks/{subscription_id}": _missing(
+        "DELETE", "/api/v1/webhooks/{id}", "notices:read"
+    ),
+    "GET /api/v1/webhooks/{subscription_id}/deliveries": _missing(
+        "GET", "/api/v1/webhooks/{id}/deliveries", "notices:read"
+    ),
+    "POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver": _missing(
+        "POST", "/api/v1/webhooks/{id}/deliveries/1/redeliver", "notices:read"
+    ),
+    # Exercises (service/exercises/views.py, run_views.py): changes as sending, reading reports.
+    "GET /api/v1/schedules": Call("GET", lambda w, m: "/api/v1/schedules", needs="reports:read"),
+    "POST /api/v1/schedules": Call(
+        "POST", lambda w, m: "/api/v1/schedules", needs="notices:send", ok=201, json=_schedule
+    ),
+    "GET /api/v1/schedules/{ref}": _missing("GET", "/api/v1/schedules/{id}", "reports:read"),
+    "POST /api/v1/schedules/{ref}/pause": _missing(
+        "POST", "/api/v1/schedules/{id}/pause", "notices:send"
+    ),
+    "POST /api/v1/schedules/{ref}/resume": _missing(
+        "POST", "/api/v1/schedules/{id}/resume", "notices:send"
+    ),
+    "DELETE /api/v1/schedules/{ref}": _missing("DELETE", "/api/v1/schedules/{id}", "notices:send"),
+    "GET /api/v1/schedule-rules/next": Call(
+        "GET",
+        lambda w, m: "/api/v1/schedule-rules/next?rule=vma-quarterly&count=3",
+        needs="reports:read",
+    ),
+    "GET /api/v1/calendar.ics": Call(
+        "GET", lambda w, m: "/api/v1/calendar.ics", needs="reports:read"
+    ),
+    "GET /api/v1/calendar": Call("GET", lambda w, m: "/api/v1/calendar", needs="reports:read"),
+    "GET /calendar/{token}.ics": Call("GET", _calendar_path, needs=OPEN),
+    "GET /api/v1/exercises/scripts": Call(
+        "GET", lambda w, m: "/api/v1/exercises/scripts", needs="reports:read"
+    ),
+    "GET /api/v1/exercises": Call("GET", lambda w, m: "/api/v1/exercises", needs="reports:read"),
+    "POST /api/v1/exercises": Call(
+        "POST",
+        lambda w, m: "/api/v1/exercises",
+        needs="notices:send",
+        ok=201,
+        json=lambda w, m: {"script": "county-exercise-day", "speed": 60},
+    ),
+    "GET /api/v1/exercises/{run_id}": _missing("GET", "/api/v1/exercises/{id}", "reports:read"),
+    "POST /api/v1/exercises/{run_id}/pause": _missing(
+        "POST", "/api/v1/exercises/{id}/pause", "notices:send"
+    ),
+    "POST /api/v1/exercises/{run_id}/resume": _missing(
+        "POST", "/api/v1/exercises/{id}/resume", "notices:send"
+    ),
+    "POST /api/v1/exercises/{run_id}/move": _missing(
+        "POST", "/api/v1/exercises/{id}/move", "notices:send", json=lambda w, m: {"by_seconds": 60}
+    ),
+    "POST /api/v1/exercises/{run_id}/cancel": _missing(
+        "POST", "/api/v1/exercises/{id}/cancel", "notices:send"
+    ),
+    "GET /api/v1/exercises/{run_id}/report": _missing(
+        "GET", "/api/v1/exercises/{id}/report", "reports:read"
+    ),
+    "GET /api/v1/reports/broadcasts/{target}": Call(
+        "GET", lambda w, m: f"/api/v1/reports/broadcasts/{w.exercise}", needs="reports:read"
+    ),
     "GET /account": Call("GET", lambda w, m: "/account", needs=PERSON),
     "POST /logout": Call("POST", lambda w, m: "/logout", ok=303, needs=PERSON),
 }
@@ -366,6 +493,10 @@ def _call(
     kwargs["headers"] = {**kwargs.get("headers", {}), **(headers or {})}
     if call.json is not None:
         kwargs["json"] = call.json(world, mode)
+    if call.body is not None:
+        extra = call.body(world, mode)
+        kwargs["headers"] = {**kwargs["headers"], **extra.pop("headers", {})}
+        kwargs.update(extra)
     kwargs.setdefault("follow_redirects", False)
     return client.request(call.method, call.path(world, mode), **kwargs)
 
