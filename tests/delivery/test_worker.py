@@ -31,6 +31,7 @@ from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
+from service.delivery.requeue import requeue_failed
 from service.delivery.tracking import progress, report_csv
 from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
@@ -179,7 +180,6 @@ def test_every_delivery_is_sent_through_temporary_failures_and_timeouts(
         fake,
         tmp_path,
         database_url,
-        max_attempts=30,
         twilio_timeout_seconds=1.0,
         worker_concurrency=50,
     )
@@ -339,7 +339,6 @@ def record(engine: Engine, worker_id: str, library: ContentLibrary, *outcomes: O
             worker_id,
             outcomes,
             builder=MessageBuilder(Settings(), library),
-            max_attempts=8,
             retry=FAST,
         )
 
@@ -381,17 +380,29 @@ def test_a_delivery_taken_over_that_fails_stays_marked_as_a_possible_duplicate(
         assert progress(session, delivery.notice_id).possible_duplicates == 1
 
 
-def test_temporary_errors_give_up_after_max_attempts(
+def test_temporary_errors_give_up_at_the_deadline_and_retry_sends_them_again(
     engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
 ) -> None:
-    seed(engine, 1, email=False, audience="relatives")
+    notice_id = seed(engine, 1, email=False, audience="relatives")
     fake.fail_fraction(1.0, status=503)
-    drain(fake_settings(fake, tmp_path, database_url, max_attempts=3), engine)
+    settings = fake_settings(
+        fake, tmp_path, database_url, delivery_deadline_minutes=0.01, circuit_open_seconds=0.1
+    )
+    drain(settings, engine)
     with session_scope(engine) as session:
         [delivery] = session.scalars(sa.select(Delivery)).all()
-    assert (delivery.status, delivery.attempts) == ("failed", 3)
-    assert (delivery.last_error or "").startswith("gave up after 3 attempts; last error: ")
-    assert len(fake.requests) == 3
+    assert delivery.status == "failed" and delivery.attempts == len(fake.requests) > 1
+    assert (delivery.last_error or "").startswith(
+        f"gave up at the deadline after {delivery.attempts} attempts; last error: "
+    )
+    assert (delivery.last_error or "").endswith(f"{NOT_REACHED}: call them")
+    fake.reset()
+    with session_scope(engine) as session:
+        notice = session.get(NoticeRecord, notice_id)
+        assert notice is not None and requeue_failed(session, notice, settings) == 1
+        assert requeue_failed(session, notice, settings) == 0  # planned now: once
+    drain(settings, engine)
+    assert statuses(engine) == {"sent": 1} and len(fake.messages) == 1
 
 
 def test_attempts_count_every_try_including_the_one_that_succeeded(
@@ -399,8 +410,7 @@ def test_attempts_count_every_try_including_the_one_that_succeeded(
 ) -> None:
     retried = seed(engine, 1)
     fake.fail_next(2, status=503)
-    # Three attempts are allowed: two temporary errors and the send that succeeds fit.
-    settings = fake_settings(fake, tmp_path, database_url, max_attempts=3)
+    settings = fake_settings(fake, tmp_path, database_url)
     drain(settings, engine)
     first_time = seed(engine, 1, start=2)
     drain(settings, engine)

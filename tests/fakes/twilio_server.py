@@ -80,6 +80,7 @@ class Fault:
     delay: float = 0.0
     remaining: int | None = None  # the next k requests; None: no limit
     fraction: float = 1.0  # the share of requests it hits (seeded random)
+    until: float | None = None  # time.monotonic() after which it no longer hits (an outage)
 
 
 @dataclass
@@ -130,6 +131,11 @@ class FakeTwilio:
         """Answer a share of all requests (seeded random) with this error."""
         self.faults.append(Fault(status=status, code=code, fraction=fraction))
 
+    def fail_for(self, seconds: float, *, status: int, code: int | None = None) -> None:
+        """Answer every request with this error for the next `seconds` (an outage), then recover."""
+        until = time.monotonic() + seconds
+        self.faults.append(Fault(status=status, code=code, until=until))
+
     def delay_next(self, count: int, seconds: float) -> None:
         """Wait `seconds` before answering the next `count` requests (to trigger timeouts)."""
         self.faults.append(Fault(delay=seconds, remaining=count))
@@ -138,6 +144,8 @@ class FakeTwilio:
         with self._lock:
             for fault in self.faults:
                 if fault.remaining is not None and fault.remaining <= 0:
+                    continue
+                if fault.until is not None and time.monotonic() >= fault.until:
                     continue
                 if fault.fraction < 1.0 and self._random.random() >= fault.fraction:
                     continue
