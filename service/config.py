@@ -106,7 +106,7 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(1.0, gt=0, description="first backoff ceiling (full jitter)")
     retry_cap_seconds: float = Field(300.0, gt=0, description="the backoff ceiling grows to this")
     circuit_failures: int = Field(
-        5, ge=1, description="temporary failures in a row that open a transport's circuit"
+        10, ge=1, description="temporary failures in a row that open a transport's circuit"
     )
     circuit_open_seconds: float = Field(
         5.0, gt=0, description="an open circuit sends one probe after this, doubling per failure"

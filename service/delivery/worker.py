@@ -48,6 +48,7 @@ from service.delivery.leases import (
     work_left,
 )
 from service.delivery.messages import Job, MessageBuilder
+from service.delivery.receipts import apply_receipts
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 
@@ -71,6 +72,7 @@ class WorkerStats:
     deferred: int = 0  # claims given back unsent because their provider's circuit was open
     dropped: int = 0  # claims cancelled or taken over before they were sent
     released: int = 0  # unsent claims given back at a clean stop
+    receipts: int = 0  # provider receipts applied from the inbox
 
 
 def run_worker(
@@ -145,6 +147,7 @@ class _Loop:
         """Claim and send until stopped; then finish what is in flight and give back the rest."""
         self.claims = ThreadPoolExecutor(1, thread_name_prefix="kv-claims")
         self.records = ThreadPoolExecutor(1, thread_name_prefix="kv-records")
+        self.receipts = ThreadPoolExecutor(1, thread_name_prefix="kv-receipts")
         self.stopping = asyncio.Event()
         self.recorder_wake = asyncio.Event()
         self.slots = asyncio.Semaphore(self.settings.worker_concurrency)
@@ -165,6 +168,7 @@ class _Loop:
             asyncio.create_task(self._recorder()),
             asyncio.create_task(self._keep_leases()),
             asyncio.create_task(self._watch_stop()),
+            asyncio.create_task(self._apply_receipts()),
         ]
         logger.info("worker %s started", self.worker_id)
         try:
@@ -191,6 +195,7 @@ class _Loop:
                     await close()
             self.claims.shutdown()
             self.records.shutdown()
+            self.receipts.shutdown()
             logger.info("worker %s stopped: %s", self.worker_id, self.stats)
         return self.stats
 
@@ -406,6 +411,21 @@ class _Loop:
             return
         # The leases expire and these messages are sent again: at-least-once, never lost.
         logger.error("gave up recording %d outcomes; they will be sent again", len(outcomes))
+
+    async def _apply_receipts(self) -> None:
+        """Apply provider receipts from the inbox in batches, a few times a second."""
+        limit = self.settings.receipt_batch_size
+        apply = partial(apply_receipts, library=self.builder.library, limit=limit)
+        while True:
+            try:
+                done = await self._db(self.receipts, apply)
+            except Exception:  # the next round tries again; receipts wait in the inbox
+                logger.exception("worker %s could not apply receipts", self.worker_id)
+                await asyncio.sleep(1.0)
+                continue
+            self.stats.receipts += done.applied
+            if done.applied + done.waiting < limit:
+                await asyncio.sleep(CHECK_SECONDS)
 
     async def _keep_leases(self) -> None:
         """Renew our leases, and drop claims that were cancelled or taken over."""

@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from service.channels.base import OutgoingMessage, SendResult
 from service.channels.models import SentMessage
-from service.channels.status import apply_status
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.cancel import cancel_deliveries
@@ -31,6 +30,7 @@ from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
+from service.delivery.receipts import apply_receipt
 from service.delivery.requeue import requeue_failed
 from service.delivery.tracking import progress, report_csv
 from service.delivery.worker import run_worker
@@ -265,16 +265,20 @@ def test_cancel_stops_what_was_not_sent(
 
 
 def test_a_provider_callback_marks_the_delivery_delivered_or_failed(
-    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+    engine: Engine,
+    fake: FakeTwilio,
+    tmp_path: Path,
+    database_url: str,
+    library: ContentLibrary,
 ) -> None:
     seed(engine, 2)
     drain(fake_settings(fake, tmp_path, database_url), engine)
     with session_scope(engine) as session:
         one, two = session.scalars(sa.select(Delivery).order_by(Delivery.id)).all()
         assert one.provider_id and two.provider_id
-        assert apply_status(session, one.provider_id, "sent") == "updated"
-        assert apply_status(session, one.provider_id, "delivered") == "updated"
-        assert apply_status(session, two.provider_id, "undelivered", "30003") == "updated"
+        assert apply_receipt(session, one.provider_id, "sent", None, library) == "updated"
+        assert apply_receipt(session, one.provider_id, "delivered", None, library) == "updated"
+        assert apply_receipt(session, two.provider_id, "undelivered", "30003", library) == "updated"
     with session_scope(engine) as session:
         rows = {d.id: d for d in session.scalars(sa.select(Delivery))}
     assert rows[one.id].status == "delivered"
@@ -360,7 +364,7 @@ def test_the_possible_duplicate_marking_survives_a_slow_worker_recording_its_sen
         assert references == [f"d{slow.id}", f"d{slow.id}"]
         assert progress(session, delivery.notice_id).possible_duplicates == 1
         # A failure reported later by the provider keeps the marking too.
-        assert apply_status(session, "SM-slow", "undelivered", "30003") == "updated"
+        assert apply_receipt(session, "SM-slow", "undelivered", "30003", library) == "updated"
     with session_scope(engine) as session:
         delivery = session.get(Delivery, slow.id)
         assert delivery is not None and delivery.status == "failed"
@@ -386,7 +390,7 @@ def test_temporary_errors_give_up_at_the_deadline_and_retry_sends_them_again(
     notice_id = seed(engine, 1, email=False, audience="relatives")
     fake.fail_fraction(1.0, status=503)
     settings = fake_settings(
-        fake, tmp_path, database_url, delivery_deadline_minutes=0.01, circuit_open_seconds=0.1
+        fake, tmp_path, database_url, delivery_deadline_minutes=0.04, circuit_open_seconds=0.1
     )
     drain(settings, engine)
     with session_scope(engine) as session:
