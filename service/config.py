@@ -103,7 +103,32 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(100, ge=1, description="deliveries claimed per round")
     worker_concurrency: int = Field(20, ge=1, description="messages in flight per worker")
     worker_lease_seconds: float = Field(60.0, gt=0, description="a claim expires after this")
-    max_attempts: int = Field(8, ge=1, description="temporary errors before a delivery fails")
+    delivery_deadline_minutes: float = Field(
+        600.0,
+        gt=0,
+        description="temporary errors are retried this long after a delivery is planned (about "
+        "as long as an SMS provider keeps a queued message); then it fails and falls back",
+    )
+    exercise_deadline_minutes: float = Field(
+        60.0, gt=0, description="the same for exercise and test notices"
+    )
+    retry_base_seconds: float = Field(1.0, gt=0, description="first backoff ceiling (full jitter)")
+    retry_cap_seconds: float = Field(300.0, gt=0, description="the backoff ceiling grows to this")
+    circuit_failures: int = Field(
+        10, ge=1, description="temporary failures in a row that open a transport's circuit"
+    )
+    circuit_open_seconds: float = Field(
+        5.0, gt=0, description="an open circuit sends one probe after this, doubling per failure"
+    )
+    circuit_open_max_seconds: float = Field(
+        60.0, gt=0, description="the longest wait between probes of a provider that is down"
+    )
+    receipt_batch_size: int = Field(1000, ge=1, description="status callbacks applied at once")
+    database_pool_size: int = Field(10, ge=1, description="pooled connections per process")
+    database_max_overflow: int = Field(10, ge=0, description="extra connections under load")
+    database_pool_timeout: float = Field(
+        10.0, gt=0, description="seconds a request waits for a pooled connection"
+    )
     sms_rate_per_second: float = Field(100.0, gt=0, description="per worker, messages/s")
     email_rate_per_second: float = Field(20.0, gt=0, description="per worker, messages/s")
 

@@ -105,6 +105,6 @@ install_contract(app)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])
-def health(_open: Public) -> dict[str, str]:
-    """Liveness: the process answers."""
+async def health(_open: Public) -> dict[str, str]:
+    """Liveness: the process answers (on the event loop: no thread, no database)."""
     return {"status": "ok"}

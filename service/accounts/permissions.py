@@ -100,8 +100,12 @@ async def authorize(
     return principal
 
 
-def open_route() -> None:
-    """Marks a route open to anyone: public pages, health, signed provider callbacks."""
+async def open_route() -> None:
+    """Marks a route open to anyone: public pages, health, signed provider callbacks.
+
+    Async, so an open route never waits for the thread pool (a burst elsewhere cannot hold up
+    /healthz or the provider callbacks).
+    """
 
 
 def signed_in_person(principal: Annotated[Principal, Security(authorize, scopes=[])]) -> Principal:

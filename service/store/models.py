@@ -3,7 +3,7 @@
 from service.accounts.models import ApiKey, LoginAttempt, OidcRequest, User, UserRole, WebSession
 from service.api.idempotency import IdempotencyRecord
 from service.audit.models import AuditEvent
-from service.channels.models import SentMessage
+from service.channels.models import ReceiptInbox, SentMessage, TransportCircuit
 from service.delivery.models import Delivery
 from service.exercises.models import (
     CanaryRecord,
@@ -33,9 +33,11 @@ __all__ = [
     "LoginAttempt",
     "NoticeRecord",
     "OidcRequest",
+    "ReceiptInbox",
     "RecipientRecord",
     "ScheduleRecord",
     "SentMessage",
+    "TransportCircuit",
     "User",
     "UserRole",
     "WebSession",

@@ -232,7 +232,11 @@ CALLS: dict[str, Call] = {
     "GET /": Call("GET", lambda w, m: "/", needs=OPEN),
     "GET /n/{code}": Call("GET", lambda w, m: f"/n/{w.actual}", needs=OPEN),
     "POST /api/v1/callbacks/twilio/status": Call(
-        "POST", lambda w, m: "/api/v1/callbacks/twilio/status", prepare=_twilio_form, needs=OPEN
+        "POST",
+        lambda w, m: "/api/v1/callbacks/twilio/status",
+        ok=204,
+        prepare=_twilio_form,
+        needs=OPEN,
     ),
     "GET /login": Call("GET", lambda w, m: "/login", needs=OPEN),
     "POST /login": Call("POST", lambda w, m: "/login", ok=303, prepare=_login_form, needs=OPEN),
