@@ -21,6 +21,7 @@ from service.exercises.scheduler import start_in_process as start_scheduler
 from service.readability.service import warm_up
 from service.web import docs_views, public_views
 from service.web import views as web_views
+from service.web.admin_pages import install_admin_pages
 from service.web.headers import SecurityHeaders
 from service.workflow.releaser import run_releaser
 
@@ -80,6 +81,7 @@ app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
 install_accounts(app)
+install_admin_pages(app)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

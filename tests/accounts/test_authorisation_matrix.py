@@ -179,6 +179,55 @@ CALLS: dict[str, Call] = {
     "GET /account": Call("GET", lambda w, m: "/account", needs=PERSON),
     "POST /logout": Call("POST", lambda w, m: "/logout", ok=303, needs=PERSON),
 }
+
+
+def _form(**fields: Any) -> Callable[[TestClient, World], dict[str, Any]]:
+    """A page's form post (the CSRF token comes in the header the matrix sends)."""
+    return lambda _client, _world: {"data": fields, "follow_redirects": False}
+
+
+def _page(path: str) -> Call:
+    return Call("GET", lambda w, m: path, needs=PERSON)
+
+
+# The administration and exercise pages (people only; the scope is checked per role).
+CALLS.update(
+    {
+        "GET /admin/users": _page("/admin/users"),
+        "POST /admin/users": Call(
+            "POST",
+            lambda w, m: "/admin/users",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(email="added@example.se", roles="viewer"),
+        ),
+        "GET /admin/users/{user_id}": _page("/admin/users/1"),
+        "POST /admin/users/{user_id}/roles": Call(
+            "POST",
+            lambda w, m: "/admin/users/5/roles",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(roles="viewer"),
+        ),
+        "POST /admin/users/{user_id}/disabled": Call(
+            "POST",
+            lambda w, m: "/admin/users/5/disabled",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(disabled="0"),
+        ),
+        "GET /admin/keys": _page("/admin/keys"),
+        "POST /admin/keys": Call(
+            "POST",
+            lambda w, m: "/admin/keys",
+            needs=PERSON,
+            prepare=_form(name="made on the page", scopes="notices:read"),
+        ),
+        "POST /admin/keys/{key_id}/revoke": Call(
+            "POST", lambda w, m: "/admin/keys/1/revoke", ok=303, needs=PERSON
+        ),
+    }
+)
 ROUTES = {route_name(r): r for r in app_routes(app)}
 
 
