@@ -186,6 +186,13 @@ def _form(**fields: Any) -> Callable[[TestClient, World], dict[str, Any]]:
     return lambda _client, _world: {"data": fields, "follow_redirects": False}
 
 
+def _new_recipient(world: World) -> int:
+    """A recipient of its own for a call that changes or deletes one."""
+    return register(world.engine, person("Changed on the page", phone="+46701000009"))[
+        "Changed on the page"
+    ]
+
+
 def _page(path: str) -> Call:
     return Call("GET", lambda w, m: path, needs=PERSON)
 
@@ -225,6 +232,36 @@ CALLS.update(
         ),
         "POST /admin/keys/{key_id}/revoke": Call(
             "POST", lambda w, m: "/admin/keys/1/revoke", ok=303, needs=PERSON
+        ),
+        "GET /admin/recipients": _page("/admin/recipients?q=Ali"),
+        "GET /admin/recipients/export.csv": _page("/admin/recipients/export.csv"),
+        "GET /admin/recipients/import": _page("/admin/recipients/import"),
+        "POST /admin/recipients/import": Call(
+            "POST",
+            lambda w, m: "/admin/recipients/import",
+            needs=PERSON,
+            prepare=lambda _c, _w: {
+                "data": {"mode": "check"},
+                "files": {"file": ("r.csv", b"name;phone\nEva;070-174 06 07\n", "text/csv")},
+            },
+        ),
+        "GET /admin/recipients/{recipient_id}": _page("/admin/recipients/1"),
+        "POST /admin/recipients/{recipient_id}": Call(
+            "POST",
+            lambda w, m: f"/admin/recipients/{_new_recipient(w)}",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(name="Edited", email="edited@example.se", active="yes"),
+        ),
+        "GET /admin/recipients/{recipient_id}/export.json": _page(
+            "/admin/recipients/1/export.json"
+        ),
+        "GET /admin/recipients/{recipient_id}/forget": _page("/admin/recipients/1/forget"),
+        "POST /admin/recipients/{recipient_id}/forget": Call(
+            "POST",
+            lambda w, m: f"/admin/recipients/{_new_recipient(w)}/forget",
+            ok=303,
+            needs=PERSON,
         ),
     }
 )
