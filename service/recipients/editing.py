@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,23 +41,22 @@ def _json_holds(column: Any, value: str) -> Any:
 def search_recipients(
     session: Session, text: str = "", *, group: str = "", area: str = ""
 ) -> tuple[list[RecipientRecord], int]:
-    """Recipients whose name, e-mail, phone or external id contains `text` (the first 50),
-    optionally in a group and an area; and how many match in all.
+    """The first 50 recipients matching `text`, a group and an area; and how many match.
+
+    `text` is looked for in the name, e-mail address, phone number and external id.
     """
     query = sa.select(RecipientRecord)
     text = text.strip()[:SEARCH_MAX]
     if text:
         like = f"%{text.lower()}%"
-        terms = [
+        terms: list[Any] = [
             sa.func.lower(RecipientRecord.name).like(like),
             sa.func.lower(RecipientRecord.email).like(like),
             sa.func.lower(RecipientRecord.external_id).like(like),
             RecipientRecord.phone.like(f"%{text}%"),
         ]
-        try:
+        with suppress(ValueError):  # not a phone number: the other terms decide
             terms.append(RecipientRecord.phone == normalise_phone(text))
-        except ValueError:
-            pass  # not a phone number: the other terms decide
         query = query.where(sa.or_(*terms))
     if group.strip():
         query = query.where(_json_holds(RecipientRecord.groups, group.strip()[:SEARCH_MAX]))
