@@ -233,6 +233,9 @@ CALLS.update(
         "POST /admin/keys/{key_id}/revoke": Call(
             "POST", lambda w, m: "/admin/keys/1/revoke", ok=303, needs=PERSON
         ),
+        "GET /admin/audit": _page("/admin/audit?action=user&since=7d"),
+        "GET /admin/content": _page("/admin/content"),
+        "GET /admin/outbox": _page("/admin/outbox"),
         "GET /admin/recipients": _page("/admin/recipients?q=Ali"),
         "GET /admin/recipients/export.csv": _page("/admin/recipients/export.csv"),
         "GET /admin/recipients/import": _page("/admin/recipients/import"),
