@@ -8,6 +8,7 @@ how to call fails `test_the_matrix_covers_every_route`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ from service.clock import ShiftedClock, set_clock
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.models import Delivery
+from service.exercises.calendar_link import calendar_token
+from service.exercises.models import ExerciseRunRecord, FiringRecord, ScheduleRecord
 from service.main import app
 from service.recipients.areas import load_areas
 from service.store.database import make_engine, session_scope
@@ -193,6 +196,67 @@ def _new_recipient(world: World) -> int:
     ]
 
 
+def _new_schedule(world: World) -> int:
+    """A schedule of its own (stored as is) for a call that changes one."""
+    with session_scope(world.engine) as session:
+        row = ScheduleRecord(
+            name=f"matrix {uuid.uuid4().hex}",
+            kind="rule",
+            rule="vma-quarterly",
+            payload={},
+            status="paused",
+            grace_seconds=3600,
+            created_by="test",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _schedule_change(action: str) -> Call:
+    path = "/exercises/schedules/{id}/" + action
+    return Call("POST", lambda w, m: path.format(id=_new_schedule(w)), ok=303, needs=PERSON)
+
+
+def _new_run(world: World) -> int:
+    """An exercise run without injects, active."""
+    with session_scope(world.engine) as session:
+        run = ExerciseRunRecord(
+            script="county-exercise-day",
+            title="matrix",
+            start_at=TEST_NOW,
+            nominal_start=TEST_NOW,
+            created_by="test",
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _report_path(suffix: str) -> Callable[[World], str]:
+    """The report of a missed firing of a schedule of its own."""
+
+    def path(world: World) -> str:
+        schedule_id = _new_schedule(world)
+        with session_scope(world.engine) as session:
+            firing = FiringRecord(
+                schedule_id=schedule_id,
+                fire_time=TEST_NOW,
+                status="missed",
+                reason="the service was down",
+                scheduler_id="matrix",
+            )
+            session.add(firing)
+            session.flush()
+            return f"/exercises/reports/firings/{firing.id}{suffix}"
+
+    return path
+
+
+def _page_of(path: Callable[[World], str]) -> Call:
+    return Call("GET", lambda w, m: path(w), needs=PERSON)
+
+
 def _page(path: str) -> Call:
     return Call("GET", lambda w, m: path, needs=PERSON)
 
@@ -236,6 +300,29 @@ CALLS.update(
         "GET /admin/audit": _page("/admin/audit?action=user&since=7d"),
         "GET /admin/content": _page("/admin/content"),
         "GET /admin/outbox": _page("/admin/outbox"),
+        "GET /exercises/schedules": _page("/exercises/schedules"),
+        "GET /exercises/schedules/new": _page("/exercises/schedules/new"),
+        "POST /exercises/schedules": Call(
+            "POST", lambda w, m: "/exercises/schedules", ok=400, needs=PERSON
+        ),
+        "POST /exercises/schedules/{schedule_id}/pause": _schedule_change("pause"),
+        "POST /exercises/schedules/{schedule_id}/resume": _schedule_change("resume"),
+        "POST /exercises/schedules/{schedule_id}/remove": _schedule_change("remove"),
+        "POST /exercises/runs": Call("POST", lambda w, m: "/exercises/runs", ok=400, needs=PERSON),
+        "POST /exercises/runs/{run_id}/{action}": Call(
+            "POST", lambda w, m: f"/exercises/runs/{_new_run(w)}/pause", ok=303, needs=PERSON
+        ),
+        "GET /exercises/reports/{kind}/{report_id}": _page_of(_report_path("")),
+        "GET /exercises/reports/{kind}/{report_id}/report.csv": _page_of(
+            _report_path("/report.csv")
+        ),
+        "GET /exercises/reports/{kind}/{report_id}/report.pdf": _page_of(
+            _report_path("/report.pdf")
+        ),
+        "GET /exercises/calendar.ics": _page("/exercises/calendar.ics"),
+        "GET /exercises/calendar/{token}.ics": Call(
+            "GET", lambda w, m: f"/exercises/calendar/{calendar_token(4)}.ics", needs=OPEN
+        ),
         "GET /admin/recipients": _page("/admin/recipients?q=Ali"),
         "GET /admin/recipients/export.csv": _page("/admin/recipients/export.csv"),
         "GET /admin/recipients/import": _page("/admin/recipients/import"),
