@@ -7,7 +7,6 @@ come from staff.po. Each page's Content-Security-Policy allows exactly its inlin
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -24,10 +23,10 @@ from markupsafe import Markup
 from service.accounts.csrf import FORM_MAX_BYTES, FORM_TYPE
 from service.accounts.pages import (
     DEFAULT_LANGUAGE,
-    NO_STORE,
     STAFF_DOMAIN,
     TEMPLATES_DIR,
     language_links,
+    page_headers,
     page_language,
 )
 from service.accounts.principal import Principal
@@ -35,7 +34,6 @@ from service.accounts.roles import Scope
 from service.config import get_settings
 from service.rendering.catalogs import MessageCatalog, UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
-from service.web.headers import CSP, page_policy
 
 ADMIN_DOMAIN = "admin"
 SERVICE = Path(__file__).resolve().parents[1]
@@ -47,7 +45,6 @@ TEMPLATE_DIRS = {
     "exercises": SERVICE / "exercises" / "templates" / "pages",
     "web": SERVICE / "web" / "admin_templates",
 }
-_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
 # The navigation: (path, English label, the scope that opens it).
 NAVIGATION = (
     ("/admin/recipients", "Recipients", Scope.recipients_read),
@@ -117,11 +114,6 @@ def local_time(value: datetime | None, language: str, style: str = "short") -> s
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     zone = ZoneInfo(get_settings().timezone)
     return format_datetime(aware.astimezone(zone), style, locale=language)
-
-
-def page_headers(html: str) -> dict[str, str]:
-    """No caching, and a policy that allows exactly the page's own inline stylesheets."""
-    return {**NO_STORE, CSP: page_policy(*_STYLE.findall(html))}
 
 
 def render_admin(
