@@ -39,7 +39,8 @@ class OutboxMessage:
     to: str
     subject: str
     text: str
-    details: str  # SMS: encoding and segments
+    encoding: str  # SMS: GSM-7 or UCS-2; e-mail: the content type
+    segments: int = 0  # SMS parts (0 for e-mail)
 
 
 def _sms(path: Path) -> OutboxMessage:
@@ -51,7 +52,8 @@ def _sms(path: Path) -> OutboxMessage:
         to=str(data.get("to", "")),
         subject="",
         text=str(data.get("text", "")),
-        details=f"{data.get('encoding', '')}, {data.get('segments', '')} segments",
+        encoding=str(data.get("encoding", "")),
+        segments=int(data.get("segments") or 0),
     )
 
 
@@ -67,7 +69,7 @@ def _email(path: Path) -> OutboxMessage:
         to=str(message.get("To", "")),
         subject=str(message.get("Subject", "")),
         text=str(text),
-        details=str(message.get("Content-Type", "")).split(";")[0],
+        encoding=str(message.get("Content-Type", "")).split(";")[0],
     )
 
 
