@@ -22,7 +22,7 @@ from service.channels.sms.outbox_transport import SmsOutboxTransport
 from service.main import app
 from service.recipients.models import RecipientRecord
 from service.store.database import session_scope
-from tests.accounts.support import PASSWORD, sign_in
+from tests.accounts.support import PASSWORD, api_key, sign_in
 from tests.web.staff_site import StaffSite, email_of, staff_site
 
 GOOD_CSV = (
@@ -239,6 +239,7 @@ def test_the_audit_log_filters_and_the_outbox_page_shows_what_would_have_been_se
     site: StaffSite,
 ) -> None:
     admin, _csrf = site.client(Role.admin, app)
+    api_key(site.engine, "notices:read", name="for the audit log")
     keys = admin.get("/admin/audit", params={"action": "key", "since": "1d"}).text
     assert "key.created" in keys and "user.created" not in keys
     wrong = admin.get("/admin/audit", params={"since": "i går"})
