@@ -1,35 +1,23 @@
-"""Finding and editing one recipient on the web, checked exactly like a row of a CSV import."""
+"""Finding and editing one recipient on the web (the edit goes through the API's update)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from contextlib import suppress
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from service.audit.service import record
-from service.recipients.areas import AreaMap
-from service.recipients.csv_import import MAX_LENGTHS, _row, normalise_phone
+from service.content import ContentLibrary
+from service.notices.service import NoticeInvalid
+from service.recipients.crud import RecipientIn, checked, update_recipient
+from service.recipients.csv_import import COLUMNS, LIST_SEPARATORS, normalise_phone
 from service.recipients.models import RecipientRecord
-from service.recipients.register import FIELDS, _values
 
 SEARCH_MAX = 100
 RESULTS_MAX = 50
-# The form's fields, as the CSV names its columns.
-FORM_FIELDS = (
-    "external_id",
-    "name",
-    "phone",
-    "email",
-    "languages",
-    "audiences",
-    "areas",
-    "groups",
-    "legal_basis",
-    "active",
-)
+FORM_FIELDS = COLUMNS  # the form's fields, as the CSV names its columns
 
 
 def _json_holds(column: Any, value: str) -> Any:
@@ -83,69 +71,56 @@ def form_values(row: RecipientRecord) -> dict[str, str]:
     }
 
 
-def update_recipient(
+def _items(text: str) -> list[str]:
+    return [part for part in LIST_SEPARATORS.split(text.strip()) if part]
+
+
+def _problems(exc: NoticeInvalid) -> list[tuple[str, str]]:
+    # "give a phone number or an e-mail address" has no field of its own: it goes to phone.
+    return [(p.location.split(".")[0] or "phone", str(p)) for p in exc.problems]
+
+
+def save_recipient(
     session: Session,
     row: RecipientRecord,
     fields: dict[str, str],
+    library: ContentLibrary,
     *,
-    languages: Iterable[str],
-    audiences: Iterable[str],
-    areas: AreaMap,
     actor: str,
     source: str,
-) -> list[str]:
-    """Check the fields as an import would and save them; every problem, or [] when saved."""
-    cells = {name: fields.get(name, "") for name in FORM_FIELDS}
-    problems: list[str] = []
-    for name, value in cells.items():
-        if len(value) > MAX_LENGTHS.get(name, 200):
-            problems.append(f"{name}: is longer than {MAX_LENGTHS.get(name, 200)} characters")
-    if problems:
+) -> list[tuple[str, str]]:
+    """Save the edit form through the API's own update (same checks, same audit event).
+
+    Returns every problem at once as (form field, message), or [] when saved.
+    """
+    name = fields.get("name", "").strip()
+    try:
+        data = RecipientIn(
+            external_id=fields.get("external_id") or None,
+            name=name or "-",  # an empty name is reported below with the other problems
+            phone=fields.get("phone") or None,
+            email=fields.get("email") or None,
+            languages=_items(fields.get("languages", "")) or ["sv"],
+            audiences=_items(fields.get("audiences", "")) or ["general-public"],
+            areas=_items(fields.get("areas", "")),
+            groups=_items(fields.get("groups", "")),
+            legal_basis=fields.get("legal_basis", ""),
+            active=fields.get("active") == "yes",
+        )
+    except ValidationError as exc:
+        return [(str(e["loc"][0]), f"{e['loc'][0]}: {e['msg']}") for e in exc.errors()]
+    if not name:
+        problems = [("name", "name: is empty")]
+        own = data.external_id == row.external_id  # keeping its own id is no clash
+        try:
+            checked(
+                session, data.model_copy(update={"external_id": None}) if own else data, library
+            )
+        except NoticeInvalid as exc:
+            problems += _problems(exc)
         return problems
     try:
-        parsed = _row(0, cells, list(languages), list(audiences), areas)
-    except ValueError as exc:
-        return str(exc).split("; ")
-    external_id = parsed.recipient.external_id or None
-    if external_id and external_id != row.external_id:
-        taken = session.scalar(
-            sa.select(RecipientRecord.id).where(RecipientRecord.external_id == external_id)
-        )
-        if taken is not None:
-            return [f"external_id {external_id!r} belongs to recipient {taken}"]
-    values = _values(parsed)
-    changed = [name for name in FIELDS if getattr(row, name) != values[name]]
-    if external_id != row.external_id:
-        changed.insert(0, "external_id")
-    row.external_id = external_id
-    for name in FIELDS:
-        setattr(row, name, values[name])
-    if changed:
-        record(
-            session,
-            actor=actor,
-            action="recipient.updated",
-            subject_type="recipient",
-            subject_id=row.id,
-            source=source,
-            details={"fields": changed},  # names only: the values are personal data
-        )
-    session.flush()
+        update_recipient(session, row, data, library, actor=actor, source=source)
+    except NoticeInvalid as exc:
+        return _problems(exc)
     return []
-
-
-_PROBLEM_FIELDS = (
-    ("e-mail", "email"),
-    ("give a phone", "phone"),
-    ("unknown language", "languages"),
-    ("unknown audience", "audiences"),
-    ("unknown area", "areas"),
-    ("postal code", "areas"),
-    *((name, name) for name in FORM_FIELDS),
-)
-
-
-def problem_field(problem: str) -> str:
-    """The form field a problem of `update_recipient` is about (its message starts with it)."""
-    lowered = problem.lower()
-    return next((field for start, field in _PROBLEM_FIELDS if lowered.startswith(start)), "name")

@@ -30,9 +30,8 @@ from service.recipients.csv_import import read_recipients
 from service.recipients.editing import (
     FORM_FIELDS,
     form_values,
-    problem_field,
+    save_recipient,
     search_recipients,
-    update_recipient,
 )
 from service.recipients.models import RecipientRecord
 from service.recipients.register import (
@@ -189,20 +188,13 @@ async def edit_recipient(
     form = await form_lists(request)
     fields = {name: first(form, name, 1000) for name in FORM_FIELDS}
     fields["active"] = "yes" if first(form, "active") == "yes" else "no"
-    problems = update_recipient(
-        session,
-        row,
-        fields,
-        languages=library.languages,
-        audiences=library.audiences,
-        areas=load_areas(get_settings().areas_file),
-        actor=principal.actor,
-        source=principal.source,
+    problems = save_recipient(
+        session, row, fields, library, actor=principal.actor, source=principal.source
     )
     if problems:
         errors = [
-            {"field": problem_field(p), "code": "service", "text": p, "params": {}}
-            for p in problems
+            {"field": field, "code": "service", "text": text, "params": {}}
+            for field, text in problems
         ]
         return _recipient_page(
             request, session, principal, row, status_code=400, errors=errors, form=fields

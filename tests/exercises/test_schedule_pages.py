@@ -29,7 +29,7 @@ from service.exercises.report_render import CSV_COLUMNS
 from service.main import app
 from service.store.database import session_scope
 from tests.exercises.conftest import QUARTERLY_TEST, canaries, person, register, schedule
-from tests.web.staff_site import StaffSite, email_of, staff_site
+from tests.web.staff_site import StaffSite, email_of, staff_site, summary
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 DECEMBER = datetime(2026, 12, 7, 15, 0, tzinfo=STOCKHOLM)
@@ -40,14 +40,6 @@ MARCH = datetime(2027, 3, 1, 15, 0, tzinfo=STOCKHOLM)
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffSite]:
     with staff_site(tmp_path_factory.mktemp("schedules")) as made:
         yield made
-
-
-def summary(page: str) -> list[str]:
-    """The error summary's messages, as text."""
-    block = re.search(r'<div class="error-summary".*?</div>', page, re.DOTALL)
-    assert block, "the page has no error summary"
-    items = re.findall(r"<li>(.*?)</li>", block.group(0), re.DOTALL)
-    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in items]
 
 
 def schedule_row(page: str, name: str) -> str:

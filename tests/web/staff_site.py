@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -70,3 +72,11 @@ def staff_site(folder: Path) -> Iterator[StaffSite]:
             engine.dispose()
             get_settings.cache_clear()
             get_engine.cache_clear()
+
+
+def summary(page: str) -> list[str]:
+    """The error summary's messages, as text."""
+    block = re.search(r'<div class="error-summary".*?</div>', page, re.DOTALL)
+    assert block, "the page has no error summary"
+    items = re.findall(r"<li>(.*?)</li>", block.group(0), re.DOTALL)
+    return [html.unescape(re.sub(r"<[^>]+>", "", item)).strip() for item in items]

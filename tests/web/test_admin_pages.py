@@ -6,7 +6,6 @@ One deployment (SQLite under a temporary var/) for the module; each test signs i
 from __future__ import annotations
 
 import asyncio
-import html
 import re
 from collections.abc import Iterator
 
@@ -23,7 +22,7 @@ from service.main import app
 from service.recipients.models import RecipientRecord
 from service.store.database import session_scope
 from tests.accounts.support import PASSWORD, api_key, sign_in
-from tests.web.staff_site import StaffSite, email_of, staff_site
+from tests.web.staff_site import StaffSite, email_of, staff_site, summary
 
 GOOD_CSV = (
     "\ufeffexternal_id;name;phone;email;languages;audiences;groups\n"
@@ -39,14 +38,6 @@ BAD_CSV = (
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaffSite]:
     with staff_site(tmp_path_factory.mktemp("admin")) as made:
         yield made
-
-
-def summary(page: str) -> list[str]:
-    """The error summary's messages, as text."""
-    block = re.search(r'<div class="error-summary".*?</div>', page, re.DOTALL)
-    assert block, "the page has no error summary"
-    items = re.findall(r"<li>(.*?)</li>", block.group(0))
-    return [html.unescape(re.sub(r"<[^>]+>", "", item)) for item in items]
 
 
 def test_pages_need_a_person_with_the_role_and_the_token(site: StaffSite) -> None:
@@ -206,11 +197,12 @@ def test_a_csv_import_is_checked_line_by_line_then_imported_edited_and_forgotten
     wrong = admin.post(
         page, data={"csrf_token": csrf, "name": "", "phone": "12", "languages": "xx"}
     )
-    assert summary(wrong.text) == [
-        "name is empty",
-        "phone '12' is not a valid number",
-        "unknown language 'xx'",
+    assert summary(wrong.text) == [  # every problem at once, in the API's words
+        "name: is empty",
+        "phone: phone '12' is not a valid number",
+        "languages.0: unknown language 'xx'",
     ]
+    assert 'href="#languages"' in wrong.text
     saved = admin.post(
         page,
         data={
