@@ -56,7 +56,8 @@ class Settings(BaseSettings):
         512 * 1024, ge=1024, description="largest request body, in bytes (413 above it)"
     )
     body_limits: dict[str, int] = Field(
-        default_factory=dict,
+        # A register's CSV, uploaded on the recipients page, is larger than any other form.
+        default_factory=lambda: {"/admin/recipients/import": 10 * 1024 * 1024},
         description="larger or smaller limits per path (a path, or a prefix ending in /), e.g. "
         '{"/api/v1/recipients/import": 10485760}; the longest match wins',
     )

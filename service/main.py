@@ -28,6 +28,7 @@ from service.readability.service import warm_up
 from service.recipients import views as recipients_views
 from service.web import docs_views, public_views
 from service.web import views as web_views
+from service.web.admin_pages import install_admin_pages
 from service.web.headers import SecurityHeaders
 from service.webhooks import views as webhook_views
 from service.webhooks.sender import run_sender
@@ -100,6 +101,7 @@ app.include_router(exercise_views.router)
 app.include_router(exercise_views.public_router)
 app.include_router(exercise_run_views.router)
 install_accounts(app)
+install_admin_pages(app)
 install_problem_handlers(app)
 install_contract(app)
 

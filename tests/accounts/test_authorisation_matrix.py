@@ -39,6 +39,8 @@ from service.clock import ShiftedClock, set_clock
 from service.config import Settings, get_settings
 from service.content import ContentLibrary, get_library
 from service.delivery.models import Delivery
+from service.exercises.calendar_link import calendar_token
+from service.exercises.models import ExerciseRunRecord, FiringRecord, ScheduleRecord
 from service.main import app
 from service.recipients.areas import load_areas
 from service.store.database import make_engine, session_scope
@@ -432,6 +434,179 @@ CALLS: dict[str, Call] = {
     "GET /account": Call("GET", lambda w, m: "/account", needs=PERSON),
     "POST /logout": Call("POST", lambda w, m: "/logout", ok=303, needs=PERSON),
 }
+
+
+def _form(**fields: Any) -> Callable[[TestClient, World], dict[str, Any]]:
+    """A page's form post (the CSRF token comes in the header the matrix sends)."""
+    return lambda _client, _world: {"data": fields, "follow_redirects": False}
+
+
+def _new_recipient(world: World) -> int:
+    """A recipient of its own for a call that changes or deletes one."""
+    return register(world.engine, person("Changed on the page", phone="+46701000009"))[
+        "Changed on the page"
+    ]
+
+
+def _new_schedule(world: World) -> int:
+    """A schedule of its own (stored as is) for a call that changes one."""
+    with session_scope(world.engine) as session:
+        row = ScheduleRecord(
+            name=f"matrix {uuid.uuid4().hex}",
+            kind="rule",
+            rule="vma-quarterly",
+            payload={},
+            status="paused",
+            grace_seconds=3600,
+            created_by="test",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _schedule_change(action: str) -> Call:
+    path = "/exercises/schedules/{id}/" + action
+    return Call("POST", lambda w, m: path.format(id=_new_schedule(w)), ok=303, needs=PERSON)
+
+
+def _new_run(world: World) -> int:
+    """An exercise run without injects, active."""
+    with session_scope(world.engine) as session:
+        run = ExerciseRunRecord(
+            script="county-exercise-day",
+            title="matrix",
+            start_at=TEST_NOW,
+            nominal_start=TEST_NOW,
+            created_by="test",
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _report_path(suffix: str) -> Callable[[World], str]:
+    """The report of a missed firing of a schedule of its own."""
+
+    def path(world: World) -> str:
+        schedule_id = _new_schedule(world)
+        with session_scope(world.engine) as session:
+            firing = FiringRecord(
+                schedule_id=schedule_id,
+                fire_time=TEST_NOW,
+                status="missed",
+                reason="the service was down",
+                scheduler_id="matrix",
+            )
+            session.add(firing)
+            session.flush()
+            return f"/exercises/reports/firings/{firing.id}{suffix}"
+
+    return path
+
+
+def _page_of(path: Callable[[World], str]) -> Call:
+    return Call("GET", lambda w, m: path(w), needs=PERSON)
+
+
+def _page(path: str) -> Call:
+    return Call("GET", lambda w, m: path, needs=PERSON)
+
+
+# The administration and exercise pages (people only; the scope is checked per role).
+CALLS.update(
+    {
+        "GET /admin/users": _page("/admin/users"),
+        "POST /admin/users": Call(
+            "POST",
+            lambda w, m: "/admin/users",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(email="added@example.se", roles="viewer"),
+        ),
+        "GET /admin/users/{user_id}": _page("/admin/users/1"),
+        "POST /admin/users/{user_id}/roles": Call(
+            "POST",
+            lambda w, m: "/admin/users/5/roles",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(roles="viewer"),
+        ),
+        "POST /admin/users/{user_id}/disabled": Call(
+            "POST",
+            lambda w, m: "/admin/users/5/disabled",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(disabled="0"),
+        ),
+        "GET /admin/keys": _page("/admin/keys"),
+        "POST /admin/keys": Call(
+            "POST",
+            lambda w, m: "/admin/keys",
+            needs=PERSON,
+            prepare=_form(name="made on the page", scopes="notices:read"),
+        ),
+        "POST /admin/keys/{key_id}/revoke": Call(
+            "POST", lambda w, m: "/admin/keys/1/revoke", ok=303, needs=PERSON
+        ),
+        "GET /admin/audit": _page("/admin/audit?action=user&since=7d"),
+        "GET /admin/content": _page("/admin/content"),
+        "GET /admin/outbox": _page("/admin/outbox"),
+        "GET /exercises/schedules": _page("/exercises/schedules"),
+        "GET /exercises/schedules/new": _page("/exercises/schedules/new"),
+        "POST /exercises/schedules": Call(
+            "POST", lambda w, m: "/exercises/schedules", ok=400, needs=PERSON
+        ),
+        "POST /exercises/schedules/{schedule_id}/pause": _schedule_change("pause"),
+        "POST /exercises/schedules/{schedule_id}/resume": _schedule_change("resume"),
+        "POST /exercises/schedules/{schedule_id}/remove": _schedule_change("remove"),
+        "POST /exercises/runs": Call("POST", lambda w, m: "/exercises/runs", ok=400, needs=PERSON),
+        "POST /exercises/runs/{run_id}/{action}": Call(
+            "POST", lambda w, m: f"/exercises/runs/{_new_run(w)}/pause", ok=303, needs=PERSON
+        ),
+        "GET /exercises/reports/{kind}/{report_id}": _page_of(_report_path("")),
+        "GET /exercises/reports/{kind}/{report_id}/report.csv": _page_of(
+            _report_path("/report.csv")
+        ),
+        "GET /exercises/reports/{kind}/{report_id}/report.pdf": _page_of(
+            _report_path("/report.pdf")
+        ),
+        "GET /exercises/calendar.ics": _page("/exercises/calendar.ics"),
+        "GET /exercises/calendar/{token}.ics": Call(
+            "GET", lambda w, m: f"/exercises/calendar/{calendar_token(4)}.ics", needs=OPEN
+        ),
+        "GET /admin/recipients": _page("/admin/recipients?q=Ali"),
+        "GET /admin/recipients/export.csv": _page("/admin/recipients/export.csv"),
+        "GET /admin/recipients/import": _page("/admin/recipients/import"),
+        "POST /admin/recipients/import": Call(
+            "POST",
+            lambda w, m: "/admin/recipients/import",
+            needs=PERSON,
+            prepare=lambda _c, _w: {
+                "data": {"mode": "check"},
+                "files": {"file": ("r.csv", b"name;phone\nEva;070-174 06 07\n", "text/csv")},
+            },
+        ),
+        "GET /admin/recipients/{recipient_id}": _page("/admin/recipients/1"),
+        "POST /admin/recipients/{recipient_id}": Call(
+            "POST",
+            lambda w, m: f"/admin/recipients/{_new_recipient(w)}",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(name="Edited", email="edited@example.se", active="yes"),
+        ),
+        "GET /admin/recipients/{recipient_id}/export.json": _page(
+            "/admin/recipients/1/export.json"
+        ),
+        "GET /admin/recipients/{recipient_id}/forget": _page("/admin/recipients/1/forget"),
+        "POST /admin/recipients/{recipient_id}/forget": Call(
+            "POST",
+            lambda w, m: f"/admin/recipients/{_new_recipient(w)}/forget",
+            ok=303,
+            needs=PERSON,
+        ),
+    }
+)
 ROUTES = {route_name(r): r for r in app_routes(app)}
 
 
