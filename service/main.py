@@ -22,6 +22,7 @@ from service.readability.service import warm_up
 from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.headers import SecurityHeaders
+from service.web.notices import views as notices_views
 from service.workflow.releaser import run_releaser
 
 
@@ -79,6 +80,7 @@ app.include_router(delivery_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
+app.include_router(notices_views.router)
 install_accounts(app)
 
 
