@@ -1,7 +1,8 @@
 """Who may use the communicator pages, and small helpers every notice page shares.
 
-The pages are for people, not API keys: each route takes a signed-in person *and* the scope
-its step needs (the authorisation matrix checks both). The API keeps its own routes.
+The pages are for people, not API keys: each route takes the scope its step needs *and* a
+signed-in person (the authorisation matrix checks both; the scope is checked first, so a key
+lacking it hears which permission is missing). The API keeps its own routes.
 """
 
 from __future__ import annotations
@@ -28,23 +29,23 @@ from service.web.notices.form import MultiForm
 from service.workflow.schemas import Actor
 
 
-def _reader(_person: SignedInPerson, principal: NoticesRead) -> Principal:
+def _reader(principal: NoticesRead, _person: SignedInPerson) -> Principal:
     return principal
 
 
-def _writer(_person: SignedInPerson, principal: NoticesWrite) -> Principal:
+def _writer(principal: NoticesWrite, _person: SignedInPerson) -> Principal:
     return principal
 
 
-def _approver(_person: SignedInPerson, principal: NoticesApprove) -> Principal:
+def _approver(principal: NoticesApprove, _person: SignedInPerson) -> Principal:
     return principal
 
 
-def _sender(_person: SignedInPerson, principal: NoticesSend) -> Principal:
+def _sender(principal: NoticesSend, _person: SignedInPerson) -> Principal:
     return principal
 
 
-def _reporter(_person: SignedInPerson, principal: ReportsRead) -> Principal:
+def _reporter(principal: ReportsRead, _person: SignedInPerson) -> Principal:
     return principal
 
 

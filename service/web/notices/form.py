@@ -201,3 +201,32 @@ def problem_label(location: str, scenario: ScenarioSpec, language: str) -> str |
             return f"{label} ({parts[2]})" if len(parts) > 2 else label
         return parts[1]
     return PART_LABELS.get(parts[0])
+
+
+def form_fields(raw: dict[str, Any], scenario: ScenarioSpec, tz: ZoneInfo) -> MultiForm:
+    """The (name, value) pairs a person would enter for `raw` (tests and prefilling use it)."""
+    values = form_values(raw, scenario, tz)
+    pairs: MultiForm = [("scenario", scenario.id)]
+    for name in ("message_type", "references", *ENVELOPE_CHOICES, "exercise_name"):
+        if values[name]:
+            pairs.append((name, str(values[name])))
+    for name in LIST_FIELDS:
+        pairs += [(name, value) for value in values[name]]
+    pairs += [(f"contact.{k}", v) for k, v in values["contact"].items() if v]
+    pairs += [(f"note.{k}", v) for k, v in values["note"].items() if v]
+    if values["sign_language_url"]:
+        pairs.append(("sign_language_url", values["sign_language_url"]))
+    for spec in scenario.fields:
+        value = values["fields"][spec.name]
+        key = f"f.{spec.name}"
+        if spec.type == FieldType.datetime:
+            pairs += [(f"{key}.date", value["date"]), (f"{key}.time", value["time"])]
+        elif spec.type == FieldType.text_list:
+            pairs += [(f"{key}.{i}", item) for i, item in enumerate(value)]
+        elif spec.type == FieldType.translated_text:
+            pairs += [(f"{key}.{lang}", text) for lang, text in value.items()]
+        elif spec.type == FieldType.boolean:
+            pairs += [(key, "true")] if value else []
+        elif value != "":
+            pairs.append((key, str(value)))
+    return pairs

@@ -5,8 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.web import layout
-from service.web.notices import compose_views, list_views
+from service.web.notices import (
+    compose_views,
+    list_views,
+    page_views,
+    preview_views,
+    workflow_views,
+)
 
 router = APIRouter()
-for page in (layout, list_views, compose_views):
+# Fixed paths before /notices/{code}: /notices/new must not be taken for a code.
+for page in (layout, list_views, compose_views, preview_views, workflow_views, page_views):
     router.include_router(page.router)
