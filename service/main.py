@@ -23,6 +23,7 @@ from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.headers import SecurityHeaders
 from service.web.notices import views as notices_views
+from service.web.notices.errors import install_error_pages
 from service.workflow.releaser import run_releaser
 
 
@@ -82,6 +83,7 @@ app.include_router(public_views.router)
 app.include_router(docs_views.router)
 app.include_router(notices_views.router)
 install_accounts(app)
+install_error_pages(app)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

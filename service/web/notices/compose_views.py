@@ -196,7 +196,9 @@ def save_new(
         record = create_draft(session, raw, library, actor_of(principal), complete=False)
     except WorkflowError as exc:
         raise HTTPException(exc.status, exc.message) from None
-    return _after_save(record, form, problems_of(session, record, library))
+    problems = problems_of(session, record, library)
+    session.commit()  # before the redirect: the next request must find the draft
+    return _after_save(record, form, problems)
 
 
 def _editable(session: Session, code: str) -> NoticeRecord:
@@ -222,7 +224,7 @@ def edit_page(
     scenario = library.scenarios.get(record.scenario)
     if scenario is None:
         raise HTTPException(409, f"{record.code} has an unknown scenario {record.scenario!r}")
-    shown = "saved" in request.query_params or "grow" in request.query_params
+    shown = "saved" in request.query_params
     problems = problems_of(session, record, library) if shown else []
     grow: dict[str, int] = {}
     name, _, rows = request.query_params.get("grow", "").partition(":")
@@ -252,4 +254,6 @@ def save_edit(
         update_draft(session, record, raw, library, actor_of(principal), complete=False)
     except WorkflowError as exc:
         raise HTTPException(exc.status, exc.message) from None
-    return _after_save(record, form, problems_of(session, record, library))
+    problems = problems_of(session, record, library)
+    session.commit()  # before the redirect: the next request must find the draft
+    return _after_save(record, form, problems)

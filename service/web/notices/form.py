@@ -230,3 +230,17 @@ def form_fields(raw: dict[str, Any], scenario: ScenarioSpec, tz: ZoneInfo) -> Mu
         elif value != "":
             pairs.append((key, str(value)))
     return pairs
+
+
+# The validator's most common messages, translated in the webapp catalog; any other message is
+# shown in English, marked lang="en" (templates/labels.html, problem_text).
+TRANSLATED_PROBLEMS = (
+    "is required",
+    "must not be empty",
+    "List should have at least 1 item after validation, not 0",
+    "give at least one of phone, web or email",
+    "must include sv: Swedish is always sent",
+    "needs a Swedish text (sv)",
+    "needs a Swedish text (note.sv) to fall back on",
+    "is a language the notice is not sent in",
+)

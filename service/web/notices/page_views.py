@@ -60,6 +60,8 @@ def progress_context(
     """Counts, chart and the people not reached, for the page and its live fragment."""
     counts = progress(session, record.id)
     data = counts.to_dict()
+    # Sent but not planned yet (the releaser plans within a second): not done, though empty.
+    data["done"] = counts.done and record.planned_at is not None
     finished = sum(data["overall"][s] for s in FINISHED)
     zone = library.timezone
     chart = deliveries_chart(

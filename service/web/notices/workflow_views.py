@@ -14,6 +14,7 @@ from typing import Any
 from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from service.api.deps import LibraryDep, SessionDep
 from service.clock import utcnow
@@ -31,7 +32,10 @@ from service.workflow.sending import send
 router = APIRouter(tags=["pages"])
 
 
-def _to(code: str, done: str) -> RedirectResponse:
+def _to(code: str, done: str, session: Session | None = None) -> RedirectResponse:
+    """To the notice's page, saying what happened; commits first, so that page sees it."""
+    if session is not None:
+        session.commit()
     return RedirectResponse(f"/notices/{code}?done={done}", status_code=303)
 
 
@@ -78,8 +82,8 @@ def submit_notice(
     except NoticeInvalid:
         return RedirectResponse(f"/notices/{record.code}/edit?saved=1", status_code=303)
     except WorkflowError:
-        return _to(record.code, "not-submitted")
-    return _to(record.code, "submitted")
+        return _to(record.code, "not-submitted", session)
+    return _to(record.code, "submitted", session)
 
 
 @router.get(
@@ -131,7 +135,8 @@ def approve_notice(
     except WorkflowError as exc:
         if exc.status == 403:
             raise HTTPException(403, exc.message) from None
-        return _to(record.code, "not-approved")
+        return _to(record.code, "not-approved", session)
+    session.commit()
     return RedirectResponse(f"/notices/{record.code}/send", status_code=303)
 
 
@@ -186,21 +191,23 @@ def send_notice(
     """Send now, or schedule; a repeated request finds it sent and says so."""
     record = notice_or_404(session, code)
     if record.status == NoticeState.sent:
-        return _to(record.code, "already-sent")
+        return _to(record.code, "already-sent", session)
     if _field(form, "token") != release_token(record):
-        return _to(record.code, "changed")  # the page was shown for another version
+        return _to(record.code, "changed", session)  # the page was shown for another version
     at = _send_time(form, library)
     try:
         result = send(session, record, library, get_settings(), actor_of(principal), at=at)
     except ApprovalWithdrawn:
-        return _to(record.code, "withdrawn")
+        return _to(record.code, "withdrawn", session)
     except WrongState:
         session.rollback()
-        return _to(record.code, "already-sent")
+        return _to(record.code, "already-sent", session)
     except (WorkflowError, NoticeInvalid):
         session.rollback()
-        return _to(record.code, "not-sent")
-    return _to(record.code, "scheduled" if result.status == NoticeState.scheduled else "sent")
+        return _to(record.code, "not-sent", session)
+    return _to(
+        record.code, "scheduled" if result.status == NoticeState.scheduled else "sent", session
+    )
 
 
 @router.post("/notices/{code}/discard", include_in_schema=False, operation_id="notice_discard")
@@ -210,8 +217,8 @@ def discard_notice(code: str, principal: Writer, session: SessionDep) -> Respons
     try:
         discard(session, record, actor_of(principal))
     except WorkflowError:
-        return _to(record.code, "not-discarded")
-    return _to(record.code, "discarded")
+        return _to(record.code, "not-discarded", session)
+    return _to(record.code, "discarded", session)
 
 
 @router.post("/notices/{code}/call-off", include_in_schema=False, operation_id="notice_call_off")
@@ -219,9 +226,9 @@ def call_off(code: str, principal: Sender, session: SessionDep) -> Response:
     """Call off a scheduled send before its time (the notice is discarded, nothing sent)."""
     record = notice_or_404(session, code)
     if record.status != NoticeState.scheduled:
-        return _to(record.code, "not-scheduled")
+        return _to(record.code, "not-scheduled", session)
     discard(session, record, actor_of(principal))
-    return _to(record.code, "called-off")
+    return _to(record.code, "called-off", session)
 
 
 @router.post("/notices/{code}/follow-up", include_in_schema=False, operation_id="notice_follow_up")
@@ -231,5 +238,6 @@ def start_follow_up(code: str, principal: Writer, session: SessionDep, form: For
     try:
         draft = follow_up(session, record, _field(form, "kind"), actor_of(principal))
     except WorkflowError:
-        return _to(record.code, "no-follow-up")
+        return _to(record.code, "no-follow-up", session)
+    session.commit()
     return RedirectResponse(f"/notices/{draft.code}/edit", status_code=303)
