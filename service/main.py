@@ -11,19 +11,24 @@ from fastapi import FastAPI
 from service.accounts.app import install_accounts
 from service.accounts.permissions import Public
 from service.api import content_views, preview_views
+from service.api.contract import install_contract
+from service.api.errors import install_problem_handlers
 from service.api.limits import BodySizeLimit
 from service.channels.sms import callback_views as sms_callback_views
 from service.config import get_settings
 from service.content import get_library
+from service.delivery import list_views as delivery_list_views
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
 from service.exercises.scheduler import start_in_process as start_scheduler
 from service.readability.service import warm_up
+from service.recipients import views as recipients_views
 from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.headers import SecurityHeaders
 from service.web.notices import views as notices_views
 from service.web.notices.errors import install_error_pages
+from service.workflow import views as workflow_views
 from service.workflow.releaser import run_releaser
 
 
@@ -76,14 +81,19 @@ app.add_middleware(BodySizeLimit)
 app.add_middleware(SecurityHeaders)
 app.include_router(content_views.router)
 app.include_router(preview_views.router)
+app.include_router(workflow_views.router)
 app.include_router(sms_callback_views.router)
 app.include_router(delivery_views.router)
+app.include_router(delivery_list_views.router)
+app.include_router(recipients_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
 app.include_router(notices_views.router)
 install_accounts(app)
-install_error_pages(app)
+install_problem_handlers(app)
+install_contract(app)
+install_error_pages(app)  # after the problem handlers: it passes API errors on to them
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

@@ -22,8 +22,9 @@ def deliveries_chart(
     points: Sequence[tuple[datetime, int]],
     total: int,
     label: Callable[[datetime], str],
+    start: datetime | None = None,
 ) -> Markup:
-    """A step line of finished deliveries (cumulative) against time; `label` writes a time."""
+    """Finished deliveries (cumulative, a step line) from `start`; `label` writes a time."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     body = [
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
@@ -34,7 +35,8 @@ def deliveries_chart(
     ]
     desc = "no deliveries yet"
     if points and total:
-        start, end = points[0][0], points[-1][0]
+        start = min(start or points[0][0], points[0][0])
+        end = points[-1][0]
         span = max((end - start).total_seconds(), 1.0)
         coords: list[tuple[float, float]] = [(LEFT, TOP + plot_h)]
         done = 0

@@ -7,6 +7,8 @@ can come before the person's choice of language is known.
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import HTMLResponse, Response
@@ -66,13 +68,15 @@ def error_page(request: Request, status: int, detail: str) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=HEADERS)
 
 
-async def _handle(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    if wants_page(request) and exc.status_code != 401:
-        return error_page(request, exc.status_code, str(exc.detail))
-    return await http_exception_handler(request, exc)
-
-
 def install_error_pages(app: FastAPI) -> None:
-    """Answer browsers on staff pages with an HTML error page."""
-    app.add_exception_handler(StarletteHTTPException, _handle)
+    """Answer browsers on staff pages with an HTML error page; anything else as before."""
+    previous = app.exception_handlers.get(StarletteHTTPException, http_exception_handler)
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if wants_page(request) and exc.status_code != 401:
+            return error_page(request, exc.status_code, str(exc.detail))
+        answer = previous(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, handle)

@@ -29,7 +29,7 @@ from service.notices.publish import load_stored_notice, thread_of
 from service.web.layout import render_staff, staff_language
 from service.web.notices.chart import deliveries_chart
 from service.web.notices.deps import Reader, Reporter, notice_or_404
-from service.web.notices.display import local_time, scenario_title
+from service.web.notices.display import in_language, local_time, scenario_title
 
 router = APIRouter(tags=["pages"])
 FINISHED = ("sent", "delivered", "failed", "cancelled")
@@ -69,22 +69,29 @@ def progress_context(
         _timeline(session, record.id),
         counts.total,
         lambda moment: moment.astimezone(zone).strftime("%H:%M:%S"),
+        start=record.sent_at.replace(tzinfo=record.sent_at.tzinfo or UTC)
+        if record.sent_at
+        else None,
     )
+    names = {a.id: in_language(a.name, language, a.id) for a in library.audiences.values()}
     return {
         "progress": data,
         "finished": finished,
         "percent": round(100 * finished / counts.total) if counts.total else 0,
         "chart": chart,
         "not_reached": not_reached(session, record.id),
+        "audience_names": names,
     }
 
 
-def _print_audiences(record: NoticeRecord, library: ContentLibrary) -> list[dict[str, str]]:
+def _print_audiences(
+    record: NoticeRecord, library: ContentLibrary, language: str
+) -> list[dict[str, str]]:
     payload = record.payload
     if "print" not in (payload.get("channels") or []):
         return []
     return [
-        {"id": a, "name": library.audiences[a].name.get("sv", a)}
+        {"id": a, "name": in_language(library.audiences[a].name, language, a)}
         for a in payload.get("audiences") or []
         if a in library.audiences and "print" in library.audiences[a].channels
     ]
@@ -124,7 +131,9 @@ def notice_page(
         "done": request.query_params.get("done", ""),
         "public_href": f"/n/{record.code}" if record.status == "sent" else "",
         "reports": principal.has(Scope.reports_read),
-        "print_audiences": _print_audiences(record, library) if record.status == "sent" else [],
+        "print_audiences": _print_audiences(record, library, language)
+        if record.status == "sent"
+        else [],
     }
     if record.status == "sent" and context["reports"]:
         context |= progress_context(session, record, library, language)

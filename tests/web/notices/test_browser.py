@@ -125,7 +125,7 @@ def test_author_writes_fixes_previews_and_approver_sends_then_update_and_all_cle
     author.check("#scenario-water_outage")
     author.click("form[action='/notices/new'] button[type=submit]")
     expect(author).to_have_title(re.compile("Skriv ett meddelande: Vattenavbrott"))
-    audit(author, "compose")
+    audit(author, "compose", narrow=False)  # at 320 px below, with its errors shown
     raw = example("water_outage_skultuna.json")
     fill_compose(author, raw, library)  # the two water points grow the list by one
     author.fill("#f-area_name", "")  # the deliberate error
