@@ -30,6 +30,8 @@ from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.admin_pages import install_admin_pages
 from service.web.headers import SecurityHeaders
+from service.web.notices import views as notices_views
+from service.web.notices.errors import install_error_pages
 from service.webhooks import views as webhook_views
 from service.webhooks.sender import run_sender
 from service.workflow import views as workflow_views
@@ -100,10 +102,12 @@ app.include_router(webhook_views.router)
 app.include_router(exercise_views.router)
 app.include_router(exercise_views.public_router)
 app.include_router(exercise_run_views.router)
+app.include_router(notices_views.router)
 install_accounts(app)
 install_admin_pages(app)
 install_problem_handlers(app)
 install_contract(app)
+install_error_pages(app)  # after the problem handlers: it passes API errors on to them
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

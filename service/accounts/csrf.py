@@ -20,7 +20,9 @@ from service.accounts.sessions import CSRF_COOKIE, cookie_secure, sign, unsign
 
 FORM_FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
-FORM_MAX_BYTES = 16_384  # our forms are small; a bigger body is refused, not parsed
+# The largest form is the compose form of a notice in many languages (a note of 1,000
+# characters per language, percent-encoded); a bigger body is refused, not parsed.
+FORM_MAX_BYTES = 262_144
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPE = "application/x-www-form-urlencoded"
 MULTIPART_TYPE = "multipart/form-data"

@@ -19,13 +19,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from service.config import get_settings
 from service.rendering.catalogs import UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
-from service.web.headers import CSP, page_policy
+from service.web.headers import CSP, page_policy, staff_policy
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STAFF_DOMAIN = "staff"
 LANGUAGES = ("sv", "en")  # the staff pages' languages; Swedish first
 DEFAULT_LANGUAGE = "sv"
-NO_STORE = {"Cache-Control": "no-store"}
+# Never cached (it may show who is signed in); the stylesheet is a file (/static/staff.css),
+# so the policy allows no inline code at all.
+NO_STORE = {"Cache-Control": "no-store", CSP: staff_policy()}
 
 
 def _placeholder(message: str, **_: Any) -> str:

@@ -433,6 +433,37 @@ CALLS: dict[str, Call] = {
     ),
     "GET /account": Call("GET", lambda w, m: "/account", needs=PERSON),
     "POST /logout": Call("POST", lambda w, m: "/logout", ok=303, needs=PERSON),
+    # The communicator web app (service/web/notices): people only, each with its step's scope.
+    "GET /static/{name}": Call("GET", lambda w, m: "/static/webapp.css", needs=OPEN),
+    **{
+        f"{method} {path}": Call(
+            method,
+            lambda w, m, path=path: path.format(code=w.actual),
+            ok=ok,
+            needs=PERSON,
+        )
+        for method, path, ok in [
+            ("GET", "/notices", 200),
+            ("GET", "/notices/new", 200),
+            ("POST", "/notices/new", 303),  # no scenario chosen: back to the chooser
+            ("GET", "/notices/{code}", 200),
+            ("GET", "/notices/{code}/edit", 303),  # a sent notice: to its page
+            ("POST", "/notices/{code}/edit", 409),  # a sent notice cannot be edited
+            ("GET", "/notices/{code}/preview", 200),
+            ("GET", "/notices/{code}/preview/sv/nothing.html", 404),
+            ("POST", "/notices/{code}/check", 200),
+            ("POST", "/notices/{code}/submit", 303),
+            ("GET", "/notices/{code}/approve", 303),
+            ("POST", "/notices/{code}/approve", 303),
+            ("GET", "/notices/{code}/send", 303),
+            ("POST", "/notices/{code}/send", 303),  # already sent: says so, sends nothing
+            ("POST", "/notices/{code}/discard", 303),
+            ("POST", "/notices/{code}/call-off", 303),
+            ("POST", "/notices/{code}/follow-up", 303),  # no kind: nothing started
+            ("GET", "/notices/{code}/progress", 200),
+            ("GET", "/notices/{code}/print-pack.pdf", 404),  # no audience asked for
+        ]
+    },
 }
 
 
@@ -606,6 +637,9 @@ CALLS.update(
             needs=PERSON,
         ),
     }
+)
+CALLS["GET /notices/{code}/preview/{language}/{name}"] = CALLS.pop(
+    "GET /notices/{code}/preview/sv/nothing.html"
 )
 ROUTES = {route_name(r): r for r in app_routes(app)}
 
