@@ -1,6 +1,7 @@
 """Imports every table module so Alembic and create_all see the whole schema."""
 
 from service.accounts.models import ApiKey, LoginAttempt, OidcRequest, User, UserRole, WebSession
+from service.api.idempotency import IdempotencyRecord
 from service.audit.models import AuditEvent
 from service.channels.models import SentMessage
 from service.delivery.models import Delivery
@@ -28,6 +29,7 @@ __all__ = [
     "Delivery",
     "ExerciseRunRecord",
     "FiringRecord",
+    "IdempotencyRecord",
     "LoginAttempt",
     "NoticeRecord",
     "OidcRequest",
