@@ -61,6 +61,15 @@ class Settings(BaseSettings):
         '{"/api/v1/recipients/import": 10485760}; the longest match wins',
     )
 
+    # REST API (README "REST API"): requests per API key, counted in each process.
+    api_rate_limit_per_minute: int = Field(
+        600, ge=0, description="average requests a minute per API key and process; 0: no limit"
+    )
+    api_rate_limit_burst: int = Field(60, ge=1, description="requests a key may make at once")
+    idempotency_hours: float = Field(
+        24.0, gt=0, description="how long an Idempotency-Key's first response is kept"
+    )
+
     # CAP 1.2 (service/interop): who the municipality's alerts come from, and how long an
     # alert without an expiry stays in the public feeds after its latest message.
     cap_sender: str = Field(

@@ -11,17 +11,22 @@ from fastapi import FastAPI
 from service.accounts.app import install_accounts
 from service.accounts.permissions import Public
 from service.api import content_views, preview_views
+from service.api.contract import install_contract
+from service.api.errors import install_problem_handlers
 from service.api.limits import BodySizeLimit
 from service.channels.sms import callback_views as sms_callback_views
 from service.config import get_settings
 from service.content import get_library
+from service.delivery import list_views as delivery_list_views
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
 from service.exercises.scheduler import start_in_process as start_scheduler
 from service.readability.service import warm_up
+from service.recipients import views as recipients_views
 from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.headers import SecurityHeaders
+from service.workflow import views as workflow_views
 from service.workflow.releaser import run_releaser
 
 
@@ -74,12 +79,17 @@ app.add_middleware(BodySizeLimit)
 app.add_middleware(SecurityHeaders)
 app.include_router(content_views.router)
 app.include_router(preview_views.router)
+app.include_router(workflow_views.router)
 app.include_router(sms_callback_views.router)
 app.include_router(delivery_views.router)
+app.include_router(delivery_list_views.router)
+app.include_router(recipients_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
 install_accounts(app)
+install_problem_handlers(app)
+install_contract(app)
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])

@@ -5,11 +5,11 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import RedirectResponse, Response
 
 from service.accounts import oidc_views, views
 from service.accounts.errors import NotAuthenticated
+from service.api.errors import http_problem
 
 
 async def _sign_in_first(request: Request, exc: Exception) -> Response:
@@ -19,7 +19,7 @@ async def _sign_in_first(request: Request, exc: Exception) -> Response:
     if request.method == "GET" and wants_page and not request.url.path.startswith("/api/"):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-    return await http_exception_handler(request, exc)
+    return await http_problem(request, exc)  # problem+json under /api/
 
 
 def install_accounts(app: FastAPI) -> None:

@@ -32,7 +32,9 @@ from service.accounts.errors import NotAuthenticated, PermissionMissing
 from service.accounts.principal import Principal
 from service.accounts.roles import Scope
 from service.api.deps import SessionDep
+from service.api.ratelimit import enforce as enforce_rate_limit
 from service.audit.service import record
+from service.config import get_settings
 
 # Routes the framework adds, which no dependency of ours can mark. Anything else open must say
 # so in code (Public / open_route); a new framework route fails the test until it is listed.
@@ -92,6 +94,8 @@ async def authorize(
     ):
         await run_in_threadpool(_deny, session, principal, request, "CSRF token missing")
         raise CsrfRefused()
+    if not principal.is_user:
+        enforce_rate_limit(principal.actor, get_settings())  # 429 with Retry-After
     return principal
 
 

@@ -15,7 +15,7 @@ from service.config import get_settings
 from service.delivery.planning import PlanPreview, preview_plan
 from service.notices.links import notice_url
 from service.notices.publish import content_hash, find_duplicate, next_code, reference_lookup
-from service.notices.service import NoticeInvalid, NoticeProblem, validate_notice
+from service.notices.service import NoticeProblem, validate_notice
 from service.variants.service import render_notice, report_dict, variant_files
 
 router = APIRouter(
@@ -67,11 +67,8 @@ def preview_notice(
     are those that will be sent. `warnings` are things to see before sending (an end time that
     is over, nobody reached, the same notice published before).
     """
-    try:
-        valid = validate_notice(notice, library, references=reference_lookup(session))
-    except NoticeInvalid as exc:
-        problems = [{"location": p.location, "message": p.message} for p in exc.problems]
-        return JSONResponse({"detail": "invalid notice", "problems": problems}, status_code=422)
+    # An invalid notice is a 422 problem listing every field (service.api.errors).
+    valid = validate_notice(notice, library, references=reference_lookup(session))
     refuse_test_key_for(session, principal, request, valid.envelope.mode.value)
     settings = get_settings()
     digest = content_hash(notice)

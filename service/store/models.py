@@ -1,6 +1,7 @@
 """Imports every table module so Alembic and create_all see the whole schema."""
 
 from service.accounts.models import ApiKey, LoginAttempt, OidcRequest, User, UserRole, WebSession
+from service.api.idempotency import IdempotencyRecord
 from service.audit.models import AuditEvent
 from service.channels.models import ReceiptInbox, SentMessage, TransportCircuit
 from service.delivery.models import Delivery
@@ -22,6 +23,7 @@ __all__ = [
     "Delivery",
     "ExerciseRunRecord",
     "FiringRecord",
+    "IdempotencyRecord",
     "LoginAttempt",
     "NoticeRecord",
     "OidcRequest",

@@ -8,6 +8,7 @@ how to call fails `test_the_matrix_covers_every_route`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +35,16 @@ from service.accounts.roles import ROLE_SCOPES, Role, Scope
 from service.accounts.sessions import SESSION_COOKIE, sign, start_session
 from service.channels.sms.callback_views import settings_dependency
 from service.clock import ShiftedClock, set_clock
-from service.config import Settings
-from service.content import ContentLibrary
+from service.config import Settings, get_settings
+from service.content import ContentLibrary, get_library
 from service.delivery.models import Delivery
 from service.main import app
 from service.recipients.areas import load_areas
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
+from service.workflow.approval import approve
+from service.workflow.drafts import create_draft
+from service.workflow.schemas import Actor
 from tests.accounts.support import PASSWORD, api_key, form_token, make_user, using_database
 from tests.conftest import ROOT, TEST_NOW
 from tests.delivery.test_planning import notice_raw, person, plan, publish, register
@@ -57,6 +61,7 @@ class World:
     actual: str
     exercise: str
     water: dict[str, Any]
+    recipient: int = 0
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, library: ContentLibrary) -> 
     upgrade(url)
     engine = make_engine(url)
     areas = load_areas(ROOT / "areas.toml")
-    register(
+    people = register(
         engine,
         person("Ali", phone="+46701000001", groups=["exercise-participants"]),
         person("Dana"),
@@ -90,7 +95,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, library: ContentLibrary) -> 
         app.dependency_overrides[settings_dependency] = lambda: Settings(
             twilio_auth_token=TWILIO_TOKEN, public_base_url=BASE
         )
-        yield World(engine, actual.code, exercise.code, water)
+        yield World(engine, actual.code, exercise.code, water, people["Ali"])
         app.dependency_overrides.pop(settings_dependency, None)
     engine.dispose()
 
@@ -143,6 +148,46 @@ def _notice_route(suffix: str) -> Call:
     )
 
 
+def _light(mode: str) -> dict[str, Any]:
+    """A small notice of its own (the note makes its content unique, so each may be sent)."""
+    raw = notice_raw(ROOT / "message_templates" / "water_outage" / "example.json", mode=mode)
+    raw.update(audiences=["general-public"], languages=["sv"], channels=["sms"])
+    raw["note"] = {"sv": f"Matris {uuid.uuid4().hex[:8]}"}
+    return raw
+
+
+def _fresh(world: World, mode: str, *, approved: bool = False) -> str:
+    """A new draft (approved by someone else if asked) to take one workflow step on."""
+    library = get_library()
+    with session_scope(world.engine) as session:
+        draft = create_draft(
+            session, _light(mode), library, Actor("matrix@example.se", "test"), complete=True
+        )
+        if approved:
+            approve(session, draft, library, get_settings(), Actor("other@example.se", "test"))
+        return draft.code
+
+
+def _step(step: str, *, approved: bool = False) -> Callable[[World, str], str]:
+    return lambda w, m: f"/api/v1/notices/{_fresh(w, m, approved=approved)}/{step}"
+
+
+def _new_recipient(world: World, _mode: str) -> str:
+    return f"/api/v1/recipients/{register(world.engine, person('Kim'))['Kim']}"
+
+
+RECIPIENT = {"name": "Kim Karlsson", "phone": "070-174 06 40", "areas": ["skultuna"]}
+CSV = "name;phone;areas\nKim Karlsson;070-174 06 40;skultuna\n"
+
+
+def _csv(_client: TestClient, _world: World) -> dict[str, Any]:
+    return {"content": CSV.encode(), "headers": {"Content-Type": "text/csv"}}
+
+
+def _get(path: str, needs: str, **kwargs: Any) -> Call:
+    return Call("GET", lambda w, m: path, needs=needs, **kwargs)
+
+
 CALLS: dict[str, Call] = {
     "GET,HEAD /openapi.json": Call("GET", lambda w, m: "/openapi.json", needs=OPEN),
     "GET /docs": Call("GET", lambda w, m: "/docs", needs=OPEN),
@@ -180,6 +225,83 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/notices/{code}/report.csv": _notice_route("report.csv"),
     "GET /api/v1/notices/{code}/report.pdf": _notice_route("report.pdf"),
     "GET /api/v1/me": Call("GET", lambda w, m: "/api/v1/me", needs=ANYONE_KNOWN),
+    # The REST API (issue 11): notices through the workflow, deliveries, recipients, content.
+    "POST /api/v1/notices": Call(
+        "POST",
+        lambda w, m: "/api/v1/notices",
+        ok=201,
+        touches=True,
+        json=lambda w, m: _light(m),
+        needs="notices:write",
+    ),
+    "GET /api/v1/notices": _get("/api/v1/notices", "notices:read"),
+    "GET /api/v1/notices/{code}": Call(
+        "GET",
+        lambda w, m: f"/api/v1/notices/{_code(w, m)}?checks=false",
+        touches=True,
+        needs="notices:read",
+    ),
+    "PUT /api/v1/notices/{code}": Call(
+        "PUT",
+        lambda w, m: f"/api/v1/notices/{_fresh(w, m)}",
+        touches=True,
+        json=lambda w, m: _light(m),
+        needs="notices:write",
+    ),
+    "POST /api/v1/notices/{code}/submit": Call(
+        "POST", _step("submit"), touches=True, needs="notices:write"
+    ),
+    "POST /api/v1/notices/{code}/approve": Call(
+        "POST", _step("approve"), touches=True, needs="notices:approve"
+    ),
+    "POST /api/v1/notices/{code}/send": Call(
+        "POST", _step("send", approved=True), touches=True, needs="notices:send"
+    ),
+    "POST /api/v1/notices/{code}/cancel": Call(
+        "POST", _step("cancel"), touches=True, needs="notices:write"
+    ),
+    "POST /api/v1/notices/{code}/follow-ups": Call(
+        "POST",
+        lambda w, m: f"/api/v1/notices/{_code(w, m)}/follow-ups",
+        ok=201,
+        touches=True,
+        json=lambda w, m: {"message_type": "update"},
+        needs="notices:write",
+    ),
+    "GET /api/v1/notices/{code}/deliveries": _notice_route("deliveries"),
+    "GET /api/v1/recipients": _get("/api/v1/recipients", "recipients:read"),
+    "POST /api/v1/recipients": Call(
+        "POST",
+        lambda w, m: "/api/v1/recipients",
+        ok=201,
+        json=lambda w, m: RECIPIENT,
+        needs="recipients:write",
+    ),
+    "GET /api/v1/recipients/{recipient_id}": Call(
+        "GET", lambda w, m: f"/api/v1/recipients/{w.recipient}", needs="recipients:read"
+    ),
+    "PUT /api/v1/recipients/{recipient_id}": Call(
+        "PUT", _new_recipient, json=lambda w, m: RECIPIENT, needs="recipients:write"
+    ),
+    "DELETE /api/v1/recipients/{recipient_id}": Call(
+        "DELETE", _new_recipient, needs="recipients:write"
+    ),
+    "POST /api/v1/recipients/import": Call(
+        "POST", lambda w, m: "/api/v1/recipients/import", prepare=_csv, needs="recipients:write"
+    ),
+    "GET /api/v1/recipients/{recipient_id}/deliveries": Call(
+        "GET", lambda w, m: f"/api/v1/recipients/{w.recipient}/deliveries", needs="recipients:read"
+    ),
+    "GET /api/v1/areas": _get("/api/v1/areas", "notices:read"),
+    "GET /api/v1/scenarios/{scenario_id}/schema": _get(
+        "/api/v1/scenarios/water_outage/schema", "notices:read"
+    ),
+    "POST /api/v1/readability": Call(
+        "POST",
+        lambda w, m: "/api/v1/readability",
+        json=lambda w, m: {"text": "Koka vattnet. Drick inte kranvatten.", "language": "sv"},
+        needs="notices:read",
+    ),
     "GET /account": Call("GET", lambda w, m: "/account", needs=PERSON),
     "POST /logout": Call("POST", lambda w, m: "/logout", ok=303, needs=PERSON),
 }
