@@ -56,7 +56,8 @@ class Settings(BaseSettings):
         512 * 1024, ge=1024, description="largest request body, in bytes (413 above it)"
     )
     body_limits: dict[str, int] = Field(
-        default_factory=dict,
+        # A register's CSV, uploaded on the recipients page, is larger than any other form.
+        default_factory=lambda: {"/admin/recipients/import": 10 * 1024 * 1024},
         description="larger or smaller limits per path (a path, or a prefix ending in /), e.g. "
         '{"/api/v1/recipients/import": 10485760}; the longest match wins',
     )
@@ -193,6 +194,24 @@ class Settings(BaseSettings):
     report_recent_tests: int = Field(
         4, ge=1, le=50, description="recipients not reached are counted over this many tests"
     )
+
+    # Webhooks (service/webhooks): the background sender, its retries and the SSRF guard.
+    in_process_webhook_sender: bool = Field(
+        True, description="the web process sends webhooks (else run `klarvarsel webhooks send`)"
+    )
+    webhook_allow_private_addresses: bool = Field(
+        False,
+        description="allow webhook URLs on loopback and private networks (tests, an intranet)",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60, description="per request")
+    webhook_retry_hours: float = Field(
+        24.0, gt=0, le=24 * 7, description="retries of one event stop this long after it"
+    )
+    webhook_retry_base_seconds: float = Field(
+        5.0, gt=0, le=3600, description="first retry delay; each next one is 4 times longer"
+    )
+    webhook_lease_seconds: float = Field(60.0, gt=0, description="a claim expires after this")
+    webhook_tick_seconds: float = Field(1.0, gt=0, le=60, description="how often to look")
 
     smtp_host: str = "localhost"
     smtp_port: int = 587

@@ -10,6 +10,7 @@ routes that are not ours to decorate (the docs) are declared open in OPEN_PATHS.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -189,10 +190,15 @@ def access_decision(route: Any) -> Decision | None:
     return None
 
 
+_CONVERTOR = re.compile(r"\{(\w+):[^}]+\}")
+
+
 def route_name(route: Any) -> str:
     """`METHODS path`, for messages."""
     methods = ",".join(sorted(getattr(route, "methods", None) or ["*"]))
-    return f"{methods} {getattr(route, 'path', route)}"
+    # Convertors dropped: "/recipients/{recipient_id:int}" is named as in OpenAPI.
+    path = _CONVERTOR.sub(r"{\1}", str(getattr(route, "path", route)))
+    return f"{methods} {path}"
 
 
 def undecided_routes(app: FastAPI) -> list[str]:

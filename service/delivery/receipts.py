@@ -27,6 +27,7 @@ from service.delivery.fallback import fall_back
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
 from service.notices.models import NoticeRecord
 from service.notices.publish import load_stored_notice
+from service.webhooks.events import emit_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -90,13 +91,17 @@ def apply_receipts(session: Session, library: ContentLibrary, limit: int = 1000)
     result.applied, result.waiting, result.dropped = len(done), len(kept), len(stale)
     delivered = [pid for pid, (status, _) in moved.items() if status == "delivered"]
     for part in _chunks(delivered):
-        changed = session.execute(
-            sa.update(Delivery)
-            .where(Delivery.provider_id.in_(part), Delivery.status == DeliveryStatus.sent)
-            .values(status=DeliveryStatus.delivered, updated_at=now)
-            .execution_options(synchronize_session=False)
+        changed = list(
+            session.scalars(
+                sa.update(Delivery)
+                .where(Delivery.provider_id.in_(part), Delivery.status == DeliveryStatus.sent)
+                .values(status=DeliveryStatus.delivered, updated_at=now)
+                .returning(Delivery.id)
+                .execution_options(synchronize_session=False)
+            )
         )
-        result.delivered += int(cast(Any, changed).rowcount)
+        result.delivered += len(changed)
+        emit_deliveries(session, changed)  # webhooks, when a subscription wants them
     for pid, (status, code) in moved.items():
         if status in _FAILED:
             result.failed += _fail_delivery(session, pid, status, code, library)
@@ -125,6 +130,7 @@ def _fail_delivery(
     if record is not None:
         fall_back(session, delivery, load_stored_notice(record, library), library)
     session.flush()
+    emit_deliveries(session, [delivery.id])
     return 1
 
 

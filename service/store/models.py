@@ -14,6 +14,12 @@ from service.exercises.models import (
 from service.interop.models import CapImport
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
+from service.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ApiKey",
@@ -35,4 +41,8 @@ __all__ = [
     "User",
     "UserRole",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]
