@@ -17,6 +17,7 @@ from service.rendering.cli import catalogs_app
 from service.store.cli import db_app
 from service.variants import cli as variants_cli
 from service.web import cli as web_cli
+from service.webhooks.cli import webhooks_app
 
 app = typer.Typer(
     help="Klarvarsel: one crisis notice, every audience.",
@@ -29,6 +30,7 @@ app.add_typer(recipients_app, name="recipients")
 app.add_typer(cap_app, name="cap")
 app.add_typer(users_app, name="users")
 app.add_typer(keys_app, name="api-keys")
+app.add_typer(webhooks_app, name="webhooks")
 app.command()(worker)
 exercises_cli.mount(app)  # schedules, exercises, canaries, reports, calendar, scheduler
 # Each domain's single commands sit at the top level (`klarvarsel render`, `klarvarsel deliver`).

@@ -56,7 +56,8 @@ class Settings(BaseSettings):
         512 * 1024, ge=1024, description="largest request body, in bytes (413 above it)"
     )
     body_limits: dict[str, int] = Field(
-        default_factory=dict,
+        # A register's CSV, uploaded on the recipients page, is larger than any other form.
+        default_factory=lambda: {"/admin/recipients/import": 10 * 1024 * 1024},
         description="larger or smaller limits per path (a path, or a prefix ending in /), e.g. "
         '{"/api/v1/recipients/import": 10485760}; the longest match wins',
     )
@@ -103,7 +104,32 @@ class Settings(BaseSettings):
     worker_batch_size: int = Field(100, ge=1, description="deliveries claimed per round")
     worker_concurrency: int = Field(20, ge=1, description="messages in flight per worker")
     worker_lease_seconds: float = Field(60.0, gt=0, description="a claim expires after this")
-    max_attempts: int = Field(8, ge=1, description="temporary errors before a delivery fails")
+    delivery_deadline_minutes: float = Field(
+        600.0,
+        gt=0,
+        description="temporary errors are retried this long after a delivery is planned (about "
+        "as long as an SMS provider keeps a queued message); then it fails and falls back",
+    )
+    exercise_deadline_minutes: float = Field(
+        60.0, gt=0, description="the same for exercise and test notices"
+    )
+    retry_base_seconds: float = Field(1.0, gt=0, description="first backoff ceiling (full jitter)")
+    retry_cap_seconds: float = Field(300.0, gt=0, description="the backoff ceiling grows to this")
+    circuit_failures: int = Field(
+        10, ge=1, description="temporary failures in a row that open a transport's circuit"
+    )
+    circuit_open_seconds: float = Field(
+        5.0, gt=0, description="an open circuit sends one probe after this, doubling per failure"
+    )
+    circuit_open_max_seconds: float = Field(
+        60.0, gt=0, description="the longest wait between probes of a provider that is down"
+    )
+    receipt_batch_size: int = Field(1000, ge=1, description="status callbacks applied at once")
+    database_pool_size: int = Field(10, ge=1, description="pooled connections per process")
+    database_max_overflow: int = Field(10, ge=0, description="extra connections under load")
+    database_pool_timeout: float = Field(
+        10.0, gt=0, description="seconds a request waits for a pooled connection"
+    )
     sms_rate_per_second: float = Field(100.0, gt=0, description="per worker, messages/s")
     email_rate_per_second: float = Field(20.0, gt=0, description="per worker, messages/s")
 
@@ -166,6 +192,24 @@ class Settings(BaseSettings):
     report_recent_tests: int = Field(
         4, ge=1, le=50, description="recipients not reached are counted over this many tests"
     )
+
+    # Webhooks (service/webhooks): the background sender, its retries and the SSRF guard.
+    in_process_webhook_sender: bool = Field(
+        True, description="the web process sends webhooks (else run `klarvarsel webhooks send`)"
+    )
+    webhook_allow_private_addresses: bool = Field(
+        False,
+        description="allow webhook URLs on loopback and private networks (tests, an intranet)",
+    )
+    webhook_timeout_seconds: float = Field(10.0, gt=0, le=60, description="per request")
+    webhook_retry_hours: float = Field(
+        24.0, gt=0, le=24 * 7, description="retries of one event stop this long after it"
+    )
+    webhook_retry_base_seconds: float = Field(
+        5.0, gt=0, le=3600, description="first retry delay; each next one is 4 times longer"
+    )
+    webhook_lease_seconds: float = Field(60.0, gt=0, description="a claim expires after this")
+    webhook_tick_seconds: float = Field(1.0, gt=0, le=60, description="how often to look")
 
     smtp_host: str = "localhost"
     smtp_port: int = 587

@@ -20,12 +20,20 @@ from service.content import get_library
 from service.delivery import list_views as delivery_list_views
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
+from service.exercises import run_views as exercise_run_views
+from service.exercises import views as exercise_views
 from service.exercises.scheduler import start_in_process as start_scheduler
+from service.interop import views as interop_views
 from service.readability.service import warm_up
 from service.recipients import views as recipients_views
 from service.web import docs_views, public_views
 from service.web import views as web_views
+from service.web.admin_pages import install_admin_pages
 from service.web.headers import SecurityHeaders
+from service.web.notices import views as notices_views
+from service.web.notices.errors import install_error_pages
+from service.webhooks import views as webhook_views
+from service.webhooks.sender import run_sender
 from service.workflow import views as workflow_views
 from service.workflow.releaser import run_releaser
 
@@ -46,6 +54,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     if settings.in_process_releaser:
         # Sends scheduled notices when due and plans sent ones (service.workflow.releaser).
         loops.append(run_releaser)
+    if settings.in_process_webhook_sender:
+        loops.append(run_sender)  # service.webhooks.sender; `klarvarsel webhooks send` too
     threads = [
         threading.Thread(
             target=loop,
@@ -87,12 +97,20 @@ app.include_router(recipients_views.router)
 app.include_router(web_views.router)
 app.include_router(public_views.router)
 app.include_router(docs_views.router)
+app.include_router(interop_views.router)
+app.include_router(webhook_views.router)
+app.include_router(exercise_views.router)
+app.include_router(exercise_views.public_router)
+app.include_router(exercise_run_views.router)
+app.include_router(notices_views.router)
 install_accounts(app)
+install_admin_pages(app)
 install_problem_handlers(app)
 install_contract(app)
+install_error_pages(app)  # after the problem handlers: it passes API errors on to them
 
 
 @app.get("/healthz", operation_id="health", tags=["health"])
-def health(_open: Public) -> dict[str, str]:
-    """Liveness: the process answers."""
+async def health(_open: Public) -> dict[str, str]:
+    """Liveness: the process answers (on the event loop: no thread, no database)."""
     return {"status": "ok"}

@@ -20,9 +20,14 @@ from service.accounts.sessions import CSRF_COOKIE, cookie_secure, sign, unsign
 
 FORM_FIELD = "csrf_token"
 HEADER = "X-CSRF-Token"
-FORM_MAX_BYTES = 16_384  # our forms are small; a bigger body is refused, not parsed
+# The largest form is the compose form of a notice in many languages (a note of 1,000
+# characters per language, percent-encoded); a bigger body is refused, not parsed.
+FORM_MAX_BYTES = 262_144
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPE = "application/x-www-form-urlencoded"
+MULTIPART_TYPE = "multipart/form-data"
+MULTIPART_MAX_FILES = 1  # our uploads carry one file (a CSV) and a few fields
+MULTIPART_MAX_FIELDS = 10
 
 
 class CsrfRefused(HTTPException):
@@ -73,10 +78,15 @@ async def read_form(request: Request) -> dict[str, str]:
 
 
 async def token_sent(request: Request) -> str | None:
-    """The token the request carries: the header, else the form field."""
+    """The token the request carries: the header, else the form field (a file upload too)."""
     header = request.headers.get(HEADER)
     if header:
         return header
+    if request.headers.get("content-type", "").startswith(MULTIPART_TYPE):
+        # Parsed once: Starlette keeps the form for the route (the body limit applies first).
+        form = await request.form(max_files=MULTIPART_MAX_FILES, max_fields=MULTIPART_MAX_FIELDS)
+        value = form.get(FORM_FIELD)
+        return value if isinstance(value, str) else None
     return (await read_form(request)).get(FORM_FIELD)
 
 

@@ -6,6 +6,7 @@ locales/<lang>/LC_MESSAGES/staff.po with English msgids, like the public page's 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from service.config import get_settings
 from service.rendering.catalogs import UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
+from service.web.headers import CSP, page_policy, staff_policy
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STAFF_DOMAIN = "staff"
 LANGUAGES = ("sv", "en")  # the staff pages' languages; Swedish first
 DEFAULT_LANGUAGE = "sv"
-NO_STORE = {"Cache-Control": "no-store"}
+# Never cached (it may show who is signed in); the stylesheet is a file (/static/staff.css),
+# so the policy allows no inline code at all.
+NO_STORE = {"Cache-Control": "no-store", CSP: staff_policy()}
 
 
 def _placeholder(message: str, **_: Any) -> str:
@@ -100,4 +104,18 @@ def render_page(
             **context,
         )
     )
-    return HTMLResponse(html, status_code=status_code, headers={**NO_STORE, **(headers or {})})
+    return HTMLResponse(
+        html, status_code=status_code, headers={**page_headers(html), **(headers or {})}
+    )
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+def page_headers(html: str) -> dict[str, str]:
+    """No caching, and a policy allowing exactly the page's inline stylesheets and own forms.
+
+    Without a policy of its own a page gets the API's, whose form-action 'none' stops a
+    browser from sending the sign-in form.
+    """
+    return {**NO_STORE, CSP: page_policy(*_STYLE.findall(html))}

@@ -10,6 +10,7 @@ routes that are not ours to decorate (the docs) are declared open in OPEN_PATHS.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -99,8 +100,12 @@ async def authorize(
     return principal
 
 
-def open_route() -> None:
-    """Marks a route open to anyone: public pages, health, signed provider callbacks."""
+async def open_route() -> None:
+    """Marks a route open to anyone: public pages, health, signed provider callbacks.
+
+    Async, so an open route never waits for the thread pool (a burst elsewhere cannot hold up
+    /healthz or the provider callbacks).
+    """
 
 
 def signed_in_person(principal: Annotated[Principal, Security(authorize, scopes=[])]) -> Principal:
@@ -185,10 +190,15 @@ def access_decision(route: Any) -> Decision | None:
     return None
 
 
+_CONVERTOR = re.compile(r"\{(\w+):[^}]+\}")
+
+
 def route_name(route: Any) -> str:
     """`METHODS path`, for messages."""
     methods = ",".join(sorted(getattr(route, "methods", None) or ["*"]))
-    return f"{methods} {getattr(route, 'path', route)}"
+    # Convertors dropped: "/recipients/{recipient_id:int}" is named as in OpenAPI.
+    path = _CONVERTOR.sub(r"{\1}", str(getattr(route, "path", route)))
+    return f"{methods} {path}"
 
 
 def undecided_routes(app: FastAPI) -> list[str]:

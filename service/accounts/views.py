@@ -182,6 +182,9 @@ def signed_in_response(
         address=client_address(request),
         user_agent=request.headers.get("user-agent", ""),
     )
+    # Committed before the redirect: the browser's next request must find the session (the
+    # request's own commit runs as the response is sent, which can be after that request).
+    session.commit()
     response = RedirectResponse(next_path, status_code=303)
     set_session_cookie(response, request, token)
     return response

@@ -4,9 +4,10 @@ Providers report a message's progress in callbacks that can arrive late, twice o
 (a "sent" callback after "delivered"). Statuses therefore have an order, and an update only ever
 moves a message forward: queued < sending < sent < delivered, and delivered, undelivered, failed
 and canceled are final. The check and the write are one UPDATE statement, so two callbacks for
-the same message handled at the same moment cannot undo each other. A final status also moves
-the delivery that sent the message (service.delivery) to delivered or failed; a failed one then
-falls back to the person's next channel.
+the same message handled at the same moment cannot undo each other. What a final status means
+for the delivery that sent the message is the delivery layer's business (service.delivery
+.receipts applies the receipt inbox and calls `advance_statuses` here): this layer never
+imports it.
 """
 
 from __future__ import annotations
@@ -98,41 +99,6 @@ def record_sent_many(session: Session, sent: Sequence[tuple[OutgoingMessage, Sen
     session.execute(statement, rows)
 
 
-def _update_delivery(
-    session: Session, provider_id: str, status: str, error_code: str | None
-) -> None:
-    """Move the delivery that sent this message to delivered or failed (and fall back)."""
-    from service.content import get_library
-    from service.delivery.fallback import fall_back
-    from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
-    from service.notices.models import NoticeRecord
-    from service.notices.publish import load_stored_notice
-
-    delivered = status == "delivered"
-    delivery = session.scalars(
-        sa.select(Delivery).where(
-            Delivery.provider_id == provider_id, Delivery.status == DeliveryStatus.sent
-        )
-    ).first()
-    if delivery is None:
-        return
-    if delivered:
-        delivery.status = DeliveryStatus.delivered
-        return
-    delivery.status = DeliveryStatus.failed
-    reason = f"the provider reported the message {status}" + (
-        f" (error code {error_code})" if error_code else ""
-    )
-    # A delivery marked as a possible duplicate keeps the marking: tracking counts it.
-    marked = (delivery.last_error or "").startswith(POSSIBLE_DUPLICATE)
-    delivery.last_error = f"{POSSIBLE_DUPLICATE}; {reason}" if marked else reason
-    record = session.get(NoticeRecord, delivery.notice_id)
-    if record is not None:
-        library = get_library()
-        fall_back(session, delivery, load_stored_notice(record, library), library)
-    session.flush()
-
-
 def apply_status(
     session: Session, provider_id: str, status: str, error_code: str | None = None
 ) -> StatusOutcome:
@@ -149,8 +115,6 @@ def apply_status(
         .execution_options(synchronize_session=False)
     )
     if changed.rowcount:  # type: ignore[attr-defined]
-        if status in FINAL_STATUSES and status != "canceled":
-            _update_delivery(session, provider_id, status, error_code)
         return "updated"
     current = session.scalar(
         sa.select(SentMessage.status).where(SentMessage.provider_id == provider_id)
@@ -160,3 +124,74 @@ def apply_status(
         return "unknown_message"
     logger.info("kept status %r of %s; %r came late", current, provider_id, status)
     return "stale"
+
+
+def _statuses(session: Session, ids: list[str]) -> dict[str, str]:
+    """The stored status of each of these provider ids that has a SentMessage."""
+    found: dict[str, str] = {}
+    query = sa.select(SentMessage.provider_id, SentMessage.status)
+    for start in range(0, len(ids), 1000):
+        part = ids[start : start + 1000]
+        found.update(
+            (pid, st) for pid, st in session.execute(query.where(SentMessage.provider_id.in_(part)))
+        )
+    return found
+
+
+def _rank(column: Any) -> Any:
+    return sa.case(STATUS_ORDER, value=column, else_=-1)
+
+
+def advance_statuses(
+    session: Session, events: Sequence[tuple[str, str, str | None]]
+) -> tuple[dict[str, tuple[str, str | None]], set[str]]:
+    """Apply many (provider id, status, error code) events in order, each only forward.
+
+    Returns the messages whose status moved, with their new status and error code, and the
+    provider ids no SentMessage has yet (a callback that overtook the recording of its send).
+    """
+    ids = list({pid for pid, _, _ in events})
+    current: dict[str, str] = {}
+    for chunk in range(0, len(ids), 1000):
+        part = ids[chunk : chunk + 1000]
+        query = sa.select(SentMessage.provider_id, SentMessage.status)
+        current.update(
+            (p, st) for p, st in session.execute(query.where(SentMessage.provider_id.in_(part)))
+        )
+    moved: dict[str, tuple[str, str | None]] = {}
+    unknown: set[str] = set()
+    for pid, status, code in events:
+        rank = STATUS_ORDER.get(status)
+        if rank is None:
+            logger.warning("ignored unknown status %r for message %s", status, pid)
+        elif pid not in current:
+            unknown.add(pid)
+        elif STATUS_ORDER.get(moved.get(pid, (current[pid], None))[0], -1) < rank:
+            moved[pid] = (status, code or None)
+    if not moved:
+        return {}, unknown
+    table = cast(sa.Table, SentMessage.__table__)
+    session.execute(
+        sa.update(table)
+        .where(
+            table.c.provider_id == sa.bindparam("b_pid"),
+            _rank(table.c.status) < sa.bindparam("b_rank"),
+        )
+        .values(
+            status=sa.bindparam("b_status"), error_code=sa.bindparam("b_code"), updated_at=utcnow()
+        ),
+        [
+            {"b_pid": pid, "b_rank": STATUS_ORDER[st], "b_status": st, "b_code": code}
+            for pid, (st, code) in moved.items()
+        ],
+    )
+    # Another applier may have moved some further meanwhile: report only what we wrote.
+    written: dict[str, str] = {}
+    keys = list(moved)
+    for chunk in range(0, len(keys), 1000):
+        part = keys[chunk : chunk + 1000]
+        query = sa.select(SentMessage.provider_id, SentMessage.status)
+        written.update(
+            (p, st) for p, st in session.execute(query.where(SentMessage.provider_id.in_(part)))
+        )
+    return {pid: v for pid, v in moved.items() if written.get(pid) == v[0]}, unknown

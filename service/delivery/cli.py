@@ -114,6 +114,8 @@ def deliver(
         f"progress: {overall or 'nothing planned'}"
         + ("" if counts.done else " (workers are sending the rest)")
     )
+    for line in counts.waiting_lines(settings.timezone):
+        typer.echo(line)
 
 
 @app.command("stop-sending")
@@ -142,6 +144,38 @@ def stop_sending(
             details={"cancelled": cancelled},
         )
     typer.echo(f"cancelled {cancelled} deliveries of {stored.code} that were not yet sent")
+
+
+@app.command("retry")
+def retry(
+    code: Annotated[str, typer.Argument(help="the notice's public code")],
+    actor: Annotated[str, typer.Option(help="who is retrying (for the audit log)")] = "cli",
+) -> None:
+    """Send again a notice's deliveries that failed for a temporary reason (after an outage)."""
+    from service.audit.service import record
+    from service.delivery.requeue import requeue_failed
+    from service.notices.publish import find_by_code
+    from service.store.database import session_scope
+
+    with session_scope() as session:
+        stored = find_by_code(session, code)
+        if stored is None:
+            raise fail_input(f"no notice has the code {code!r}")
+        count = requeue_failed(session, stored, get_settings())
+        record(
+            session,
+            actor=actor,
+            action="deliveries.requeued",
+            subject_type="notice",
+            subject_id=stored.id,
+            source="cli",
+            details={"requeued": count},
+        )
+    typer.echo(
+        f"re-queued {count} failed deliveries of {stored.code}; workers send them now"
+        if count
+        else f"nothing to retry for {stored.code}: no delivery failed for a temporary reason"
+    )
 
 
 @app.command(

@@ -24,23 +24,30 @@ from sqlalchemy.orm import Session
 from service.channels.base import SendResult, Transport, TransportError
 from service.channels.status import record_sent_many
 from service.clock import utcnow
+from service.config import Settings
 from service.delivery.fallback import fall_back
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
+from service.webhooks.events import emit_deliveries
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter between attempts after temporary errors."""
+    """Capped exponential backoff with full jitter between attempts after temporary errors."""
 
     base_seconds: float = 1.0
     cap_seconds: float = 300.0
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetryPolicy:
+        """The policy `retry_base_seconds` and `retry_cap_seconds` describe."""
+        return cls(settings.retry_base_seconds, settings.retry_cap_seconds)
+
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the `attempts`-th failed attempt (full jitter spreads retries)."""
-        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** max(attempts - 1, 0))
+        ceiling = min(self.cap_seconds, self.base_seconds * 2 ** min(max(attempts - 1, 0), 60))
         return random.uniform(0, ceiling)
 
 
@@ -52,6 +59,8 @@ class Outcome:
     result: SendResult | None = None
     error: str | None = None
     permanent: bool = False
+    # Not tried: the transport's circuit is open. Waits without counting an attempt.
+    deferred: bool = False
 
 
 class TokenBucket:
@@ -121,10 +130,13 @@ def record_outcomes(
     outcomes: Sequence[Outcome],
     *,
     builder: MessageBuilder,
-    max_attempts: int,
     retry: RetryPolicy,
 ) -> Counter[str]:
-    """Write the outcomes of finished sends in one transaction; counts by kind."""
+    """Write the outcomes of finished sends in one transaction; counts by kind.
+
+    A temporary error is retried after a backoff unless that would pass the delivery's
+    deadline (Job.give_up_at): then it fails and falls back, as a permanent error does at once.
+    """
     now = utcnow()
     counts: Counter[str] = Counter()
     sent = [(o.job, o.result) for o in outcomes if o.result is not None]
@@ -167,10 +179,12 @@ def record_outcomes(
     for o in outcomes:
         if o.result is not None:
             continue
-        if o.permanent or o.job.attempts + 1 >= max_attempts:
+        delay = 0.0 if o.deferred else retry.delay(o.job.attempts + 1)
+        late = o.job.give_up_at is not None and now + timedelta(seconds=delay) > o.job.give_up_at
+        if o.permanent or late:
             counts["failed"] += _fail(session, worker_id, o, builder)
         else:
-            retries.append(o)
+            retries.append((o, delay))
     if retries:
         session.execute(
             _RETRY.values(
@@ -184,14 +198,18 @@ def record_outcomes(
                 {
                     "b_id": o.job.id,
                     "b_owner": worker_id,
-                    "b_attempts": o.job.attempts + 1,
-                    "b_next": now + timedelta(seconds=retry.delay(o.job.attempts + 1)),
+                    "b_attempts": o.job.attempts + (0 if o.deferred else 1),
+                    "b_next": now + timedelta(seconds=delay),
                     "b_error": _note(o.job, o.error),
                 }
-                for o in retries
+                for o, delay in retries
             ],
         )
-        counts["retried"] = len(retries)
+        counts["retried"] = sum(1 for o, _ in retries if not o.deferred)
+        counts["deferred"] = sum(1 for o, _ in retries if o.deferred)
+    # Webhooks (only when a subscription wants delivery events): sent and failed ones.
+    retried = {o.job.id for o, _ in retries}
+    emit_deliveries(session, [o.job.id for o in outcomes if o.job.id not in retried])
     return counts
 
 
@@ -206,10 +224,10 @@ def _fail(session: Session, worker_id: str, outcome: Outcome, builder: MessageBu
     ).first()
     if delivery is None:
         return 0
-    attempts = outcome.job.attempts + 1
+    attempts = outcome.job.attempts + (0 if outcome.deferred else 1)
     reason = outcome.error or "failed"
     if not outcome.permanent:
-        reason = f"gave up after {attempts} attempts; last error: {reason}"
+        reason = f"gave up at the deadline after {attempts} attempts; last error: {reason}"
     delivery.status = DeliveryStatus.failed
     delivery.attempts = attempts
     delivery.last_error = _note(outcome.job, reason)

@@ -7,12 +7,14 @@ in another.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from service.audiences.schemas import Register, Role
 from service.channels.base import Attachment, OutgoingMessage
+from service.clock import as_utc
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
@@ -40,11 +42,12 @@ class Job:
 
     id: int
     channel: str
-    attempts: int  # recorded before this claim; the budget is settings.max_attempts
+    attempts: int  # recorded before this claim
     message: OutgoingMessage | None
     problem: str | None = None  # why it can never be sent (a permanent failure)
     taken_over: bool = False  # claimed after another worker's lease expired mid-send
     outbox_only: bool = False  # the notice came from a test key: outbox transports only
+    give_up_at: datetime | None = None  # temporary errors are retried until then (None: no end)
 
 
 class MessageBuilder:
@@ -55,6 +58,7 @@ class MessageBuilder:
         self.library = library
         self._notices: dict[int, tuple[Notice, str]] = {}
         self._outbox_only: dict[int, bool] = {}
+        self._exercise: dict[int, bool] = {}
         self._variants: dict[tuple[int, VariantKey], RenderedVariant] = {}
         self._pdfs: dict[tuple[int, VariantKey], Attachment] = {}
 
@@ -68,7 +72,17 @@ class MessageBuilder:
                 raise LookupError(f"notice {notice_id} does not exist")
             self._notices[notice_id] = (load_stored_notice(record, self.library), record.code)
             self._outbox_only[notice_id] = bool(record.outbox_only)
+            self._exercise[notice_id] = record.mode != "actual"
         return self._notices[notice_id]
+
+    def give_up_at(self, delivery: Delivery) -> datetime:
+        """When temporary errors stop being retried: set on the row, or the notice's deadline."""
+        if delivery.give_up_at is not None:
+            return as_utc(delivery.give_up_at)
+        s = self.settings
+        exercise = self._exercise.get(delivery.notice_id, False)
+        minutes = s.exercise_deadline_minutes if exercise else s.delivery_deadline_minutes
+        return as_utc(delivery.created_at) + timedelta(minutes=minutes)
 
     def _variant(
         self, notice_id: int, notice: Notice, code: str, key: VariantKey
@@ -101,6 +115,7 @@ class MessageBuilder:
         """The message for one delivery, or the reason none can be made."""
         taken_over = (delivery.last_error or "").startswith(POSSIBLE_DUPLICATE)
         base = Job(delivery.id, delivery.channel, delivery.attempts, None, None, taken_over)
+        base = replace(base, give_up_at=self.give_up_at(delivery))
         if not delivery.address:
             return _problem(base, "no address: the recipient was deleted from the register")
         try:
@@ -137,10 +152,10 @@ class MessageBuilder:
             attachments=(attachment,) if attachment else (),
         )
         outbox_only = self._outbox_only.get(delivery.notice_id, False)
-        return Job(
-            delivery.id, delivery.channel, delivery.attempts, message, None, taken_over, outbox_only
+        return replace(
+            base, message=message, outbox_only=outbox_only, give_up_at=self.give_up_at(delivery)
         )
 
 
 def _problem(job: Job, reason: str) -> Job:
-    return Job(job.id, job.channel, job.attempts, None, reason, job.taken_over)
+    return replace(job, message=None, problem=reason)

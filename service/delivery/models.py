@@ -28,7 +28,7 @@ class DeliveryStatus(StrEnum):
     sending = "sending"  # claimed by a worker whose lease has not expired
     sent = "sent"  # the provider accepted it
     delivered = "delivered"  # the provider's callback confirmed delivery
-    failed = "failed"  # permanent error, or attempts exhausted
+    failed = "failed"  # permanent error, or temporary ones until the deadline
     cancelled = "cancelled"  # the notice was cancelled before it was sent
 
 
@@ -70,3 +70,6 @@ class Delivery(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Temporary errors are retried until this; empty: created_at + the notice's deadline
+    # (settings.delivery_deadline_minutes). `klarvarsel retry` sets it when it re-queues.
+    give_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.channels.base import mask_address
+from service.clock import as_utc
+from service.delivery.circuits import read_circuits, waiting_text
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
 from service.delivery.planning import UNREACHABLE_CHANNEL
 from service.exercises.canaries import CANARY_PREFIX
@@ -45,6 +47,13 @@ class Progress:
     # Deliveries a worker took over after another's lease expired mid-send, whatever their
     # status now: the first worker may have handed the message over without recording it.
     possible_duplicates: int = 0
+    # Channels whose provider is failing while deliveries of this notice wait for it: since when
+    # (service.delivery.circuits), e.g. "waiting for the SMS provider since 03:12".
+    waiting: dict[str, datetime] = field(default_factory=dict)
+
+    def waiting_lines(self, timezone: str) -> list[str]:
+        """'waiting for the SMS provider since 03:12', one per channel waiting, in local time."""
+        return [waiting_text(c, since, timezone) for c, since in sorted(self.waiting.items())]
 
     @property
     def total(self) -> int:
@@ -67,6 +76,7 @@ class Progress:
             "done": self.done,
             "unreachable": self.unreachable,
             "possible_duplicates": self.possible_duplicates,
+            "waiting": {c: as_utc(t).isoformat() for c, t in sorted(self.waiting.items())},
             "overall": {**self.overall, "total": self.total},
             "by_channel": group(self.by_channel),
             "by_language": group(self.by_language),
@@ -104,6 +114,10 @@ def progress(session: Session, notice_id: int) -> Progress:
     result.by_channel = dict(result.by_channel)
     result.by_language = dict(result.by_language)
     result.by_audience = dict(result.by_audience)
+    for channel, circuit in read_circuits(session).items():
+        counts = result.by_channel.get(channel, {})
+        if circuit.since is not None and counts.get(DeliveryStatus.planned.value):
+            result.waiting[channel] = as_utc(circuit.since)
     return result
 
 

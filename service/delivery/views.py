@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -63,6 +64,11 @@ class ProgressOut(BaseModel):
     by_channel: dict[str, StatusCounts]
     by_language: dict[str, StatusCounts]
     by_audience: dict[str, StatusCounts]
+    waiting: dict[str, datetime] = Field(
+        default_factory=dict,
+        description="channels whose provider is failing while deliveries wait for it, with the "
+        "time the outage began (deliveries wait until their deadline instead of failing)",
+    )
 
 
 class NotReachedOut(BaseModel):

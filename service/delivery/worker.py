@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
@@ -27,8 +28,16 @@ from sqlalchemy.orm import Session
 
 from service.channels.base import Transport
 from service.channels.transports import make_outbox_transports, make_transports
+from service.clock import utcnow
 from service.config import Settings
 from service.content import ContentLibrary, get_library
+from service.delivery.circuits import (
+    CircuitState,
+    note_results,
+    read_circuits,
+    take_probe,
+    waiting_text,
+)
 from service.delivery.dispatch import Outcome, RetryPolicy, TokenBucket, record_outcomes, send_job
 from service.delivery.leases import (
     claim,
@@ -39,6 +48,7 @@ from service.delivery.leases import (
     work_left,
 )
 from service.delivery.messages import Job, MessageBuilder
+from service.delivery.receipts import apply_receipts
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 
@@ -59,8 +69,10 @@ class WorkerStats:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    deferred: int = 0  # claims given back unsent because their provider's circuit was open
     dropped: int = 0  # claims cancelled or taken over before they were sent
     released: int = 0  # unsent claims given back at a clean stop
+    receipts: int = 0  # provider receipts applied from the inbox
 
 
 def run_worker(
@@ -75,8 +87,8 @@ def run_worker(
 ) -> WorkerStats:
     """Run a worker until `stop_event` is set (or, with `once`, until no work is left).
 
-    `engine` defaults to one for settings.effective_database_url; `retry` to backoff from 1 s
-    up to 5 minutes.
+    `engine` defaults to one for settings.effective_database_url; `retry` to the settings'
+    backoff (1 s doubling up to 5 minutes).
     """
     own_engine = engine is None
     engine = engine or make_engine(settings.effective_database_url)
@@ -85,7 +97,7 @@ def run_worker(
             settings,
             engine,
             library or get_library(settings),
-            retry or RetryPolicy(),
+            retry or RetryPolicy.from_settings(settings),
             worker_id or new_worker_id(),
             stop_event,
         )
@@ -121,6 +133,8 @@ class _Loop:
         self.deadline: dict[Job, float] = {}
         self.margin = min(settings.worker_lease_seconds / 4, 5.0)
         self.pending: list[tuple[Outcome, asyncio.Future[None]]] = []
+        self.circuits: dict[str, CircuitState] = {}  # as last read or written
+        self.probes: dict[str, Job] = {}  # the probe this worker sends, per channel
 
     async def _db(self, pool: ThreadPoolExecutor, func: Callable[[Session], T]) -> T:
         def in_session() -> T:
@@ -133,6 +147,7 @@ class _Loop:
         """Claim and send until stopped; then finish what is in flight and give back the rest."""
         self.claims = ThreadPoolExecutor(1, thread_name_prefix="kv-claims")
         self.records = ThreadPoolExecutor(1, thread_name_prefix="kv-records")
+        self.receipts = ThreadPoolExecutor(1, thread_name_prefix="kv-receipts")
         self.stopping = asyncio.Event()
         self.recorder_wake = asyncio.Event()
         self.slots = asyncio.Semaphore(self.settings.worker_concurrency)
@@ -153,6 +168,7 @@ class _Loop:
             asyncio.create_task(self._recorder()),
             asyncio.create_task(self._keep_leases()),
             asyncio.create_task(self._watch_stop()),
+            asyncio.create_task(self._apply_receipts()),
         ]
         logger.info("worker %s started", self.worker_id)
         try:
@@ -179,6 +195,7 @@ class _Loop:
                     await close()
             self.claims.shutdown()
             self.records.shutdown()
+            self.receipts.shutdown()
             logger.info("worker %s stopped: %s", self.worker_id, self.stats)
         return self.stats
 
@@ -192,8 +209,33 @@ class _Loop:
             await asyncio.sleep(0.05)
         self._stop()
 
-    def _claim_and_build(self, channels: list[str], holding: list[int]) -> list[Job]:
+    def _claim_and_build(
+        self, channels: list[str], holding: list[int], probes: list[str]
+    ) -> list[Job]:
         s = self.settings
+        jobs: list[Job] = []
+        for channel in probes:
+            # One message tests a provider that was down; only the worker that takes the
+            # probe sends it, so the others keep waiting.
+            with session_scope(self.engine) as session:
+                if not take_probe(session, channel, s.twilio_timeout_seconds * 2 + 5):
+                    continue
+            with session_scope(self.engine) as session:
+                found = claim(
+                    session,
+                    self.worker_id,
+                    1,
+                    s.worker_lease_seconds,
+                    channels=[channel],
+                    exclude=holding,
+                )
+            with session_scope(self.engine) as session:
+                for delivery in found:
+                    job = self.builder.job(session, delivery)
+                    self.probes[channel] = job
+                    jobs.append(job)
+        if not channels:
+            return jobs
         with session_scope(self.engine) as session:  # the claim commits on its own
             deliveries = claim(
                 session,
@@ -204,19 +246,31 @@ class _Loop:
                 exclude=holding,
             )
         with session_scope(self.engine) as session:
-            return [self.builder.job(session, d) for d in deliveries]
+            return jobs + [self.builder.job(session, d) for d in deliveries]
 
     async def _claim_loop(self, once: bool) -> None:
         low_water = max(1, self.settings.worker_batch_size // 2)
+        try:  # a worker that starts during an outage does not hammer the provider
+            self.circuits = await self._db(self.claims, read_circuits)
+        except Exception:
+            logger.exception("worker %s could not read the circuits", self.worker_id)
         while not self.stopping.is_set():
-            room = [c for c, q in self.queues.items() if q.qsize() < low_water]
-            if not room:
-                await asyncio.sleep(0.01)
+            now = utcnow()
+            room, probes = [], []
+            for c, q in self.queues.items():
+                circuit = self.circuits.get(c)
+                if circuit is None or not circuit.blocked(now):
+                    if q.qsize() < low_water:
+                        room.append(c)
+                elif circuit.probe_due(now) and c not in self.probes:
+                    probes.append(c)
+            if not room and not probes and not self._blocked_anywhere(now):
+                await asyncio.sleep(0.01)  # every lane is full
                 continue
             claimed_at = time.monotonic()
             try:
                 jobs = await asyncio.get_running_loop().run_in_executor(
-                    self.claims, self._claim_and_build, room, list(self.held)
+                    self.claims, self._claim_and_build, room, list(self.held), probes
                 )
                 done = (
                     once
@@ -245,6 +299,11 @@ class _Loop:
             if not self._sendable(job):
                 self._forget(job)
                 continue
+            if self._waiting(job):
+                task = asyncio.create_task(self._settle(job, self._deferral(job), slot=False))
+                self.in_flight.add(task)
+                task.add_done_callback(self.in_flight.discard)
+                continue
             await bucket.take()
             await self.slots.acquire()
             if self.stopping.is_set() or not self._sendable(job):
@@ -269,9 +328,28 @@ class _Loop:
             del self.held[job.id]
             self.stats.dropped += 1
 
+    def _blocked_anywhere(self, now: datetime) -> bool:
+        return any(c.blocked(now) for c in self.circuits.values())
+
+    def _waiting(self, job: Job) -> bool:
+        """Whether this job must wait: its provider's circuit is open and it is not the probe."""
+        circuit = self.circuits.get(job.channel)
+        if job.outbox_only or circuit is None or not circuit.blocked(utcnow()):
+            return False
+        return self.probes.get(job.channel) is not job
+
+    def _deferral(self, job: Job) -> Outcome:
+        circuit = self.circuits[job.channel]
+        text = waiting_text(job.channel, circuit.since or utcnow(), self.settings.timezone)
+        if circuit.last_error:
+            text += f"; last error: {circuit.last_error}"
+        return Outcome(job, error=text, deferred=True)
+
     async def _send(self, transport: Transport | None, job: Job) -> None:
+        await self._settle(job, await send_job(transport, job), slot=True)
+
+    async def _settle(self, job: Job, outcome: Outcome, *, slot: bool) -> None:
         try:
-            outcome = await send_job(transport, job)
             future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             self.pending.append((outcome, future))
             self.recorder_wake.set()
@@ -281,7 +359,10 @@ class _Loop:
             if self.held.get(job.id) is job:
                 del self.held[job.id]
             self.deadline.pop(job, None)
-            self.slots.release()
+            if self.probes.get(job.channel) is job:
+                del self.probes[job.channel]
+            if slot:
+                self.slots.release()
 
     async def _recorder(self) -> None:
         while True:
@@ -297,19 +378,24 @@ class _Loop:
     async def _record(self, outcomes: list[Outcome]) -> None:
         s = self.settings
 
-        def write(session: Session) -> Counter[str]:
-            return record_outcomes(
-                session,
-                self.worker_id,
-                outcomes,
-                builder=self.builder,
-                max_attempts=s.max_attempts,
-                retry=self.retry,
+        answers: dict[str, list[str | None]] = {}
+        for o in outcomes:
+            # What the provider said, for its circuit: an answer (accepted or refused for good)
+            # or a temporary error. Jobs never tried, or sent to the outbox, say nothing.
+            if not o.deferred and o.job.message is not None and not o.job.outbox_only:
+                temporary = o.result is None and not o.permanent
+                answers.setdefault(o.job.channel, []).append(o.error if temporary else None)
+
+        def write(session: Session) -> tuple[Counter[str], list[CircuitState]]:
+            counts = record_outcomes(
+                session, self.worker_id, outcomes, builder=self.builder, retry=self.retry
             )
+            states = [note_results(session, c, r, s) for c, r in answers.items()]
+            return counts, states
 
         for attempt in range(RECORD_TRIES):
             try:
-                counts = await self._db(self.records, write)
+                counts, states = await self._db(self.records, write)
             except Exception:
                 logger.exception(
                     "could not record %d outcomes (try %d)", len(outcomes), attempt + 1
@@ -319,9 +405,27 @@ class _Loop:
             self.stats.sent += counts["sent"]
             self.stats.retried += counts["retried"]
             self.stats.failed += counts["failed"]
+            self.stats.deferred += counts["deferred"]
+            for state in states:
+                self.circuits[state.channel] = state
             return
         # The leases expire and these messages are sent again: at-least-once, never lost.
         logger.error("gave up recording %d outcomes; they will be sent again", len(outcomes))
+
+    async def _apply_receipts(self) -> None:
+        """Apply provider receipts from the inbox in batches, a few times a second."""
+        limit = self.settings.receipt_batch_size
+        apply = partial(apply_receipts, library=self.builder.library, limit=limit)
+        while True:
+            try:
+                done = await self._db(self.receipts, apply)
+            except Exception:  # the next round tries again; receipts wait in the inbox
+                logger.exception("worker %s could not apply receipts", self.worker_id)
+                await asyncio.sleep(1.0)
+                continue
+            self.stats.receipts += done.applied
+            if done.applied + done.waiting < limit:
+                await asyncio.sleep(CHECK_SECONDS)
 
     async def _keep_leases(self) -> None:
         """Renew our leases, and drop claims that were cancelled or taken over."""
@@ -335,9 +439,10 @@ class _Loop:
             if renew:
                 last_renewal = started
             try:
-                ours = await self._db(
+                ours, circuits = await self._db(
                     self.claims, partial(self._check, [j.id for j in jobs], renew)
                 )
+                self.circuits = circuits
             except Exception:  # the next round tries again; leases last three rounds
                 logger.exception("worker %s could not check its leases", self.worker_id)
                 continue
@@ -349,7 +454,12 @@ class _Loop:
                 elif renew:
                     self.deadline[job] = started + self.settings.worker_lease_seconds
 
-    def _check(self, ids: list[int], renew: bool, session: Session) -> set[int]:
+    def _check(
+        self, ids: list[int], renew: bool, session: Session
+    ) -> tuple[set[int], dict[str, CircuitState]]:
+        """Our claims still held (leases renewed when `renew`), and every transport's circuit."""
         if renew:
-            return renew_leases(session, self.worker_id, ids, self.settings.worker_lease_seconds)
-        return still_ours(session, self.worker_id, ids)
+            ours = renew_leases(session, self.worker_id, ids, self.settings.worker_lease_seconds)
+        else:
+            ours = still_ours(session, self.worker_id, ids)
+        return ours, read_circuits(session)

@@ -291,17 +291,22 @@ def quarterly_trend(session: Session, timezone: str, *, mode: str = "test") -> l
     return sorted(trend, key=lambda t: t.quarter)
 
 
-def latest_test_alerts(
-    session: Session, library: ContentLibrary, settings: Settings
-) -> list[tuple[str, str]]:
-    """The start page's alerts (Swedish, reason in English): missed canaries or a missed test."""
-    firing = session.scalar(
+def latest_test_firing(session: Session) -> FiringRecord | None:
+    """The most recent fire time of a scheduled test (exercise injects are not tests)."""
+    return session.scalar(
         sa.select(FiringRecord)
         .join(ScheduleRecord, ScheduleRecord.id == FiringRecord.schedule_id)
         .where(ScheduleRecord.run_id.is_(None))
         .order_by(FiringRecord.fire_time.desc(), FiringRecord.id.desc())
         .limit(1)
     )
+
+
+def latest_test_alerts(
+    session: Session, library: ContentLibrary, settings: Settings
+) -> list[tuple[str, str]]:
+    """The start page's alerts (Swedish, reason in English): missed canaries or a missed test."""
+    firing = latest_test_firing(session)
     if firing is None:
         return []
     report = broadcast_report(session, library, settings, firing=firing, readability=False)

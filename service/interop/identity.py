@@ -58,8 +58,12 @@ def code_of(settings: Settings, sender: str, identifier: str) -> str | None:
 
 
 def cap_url(settings: Settings, code: str) -> str:
-    """Where the notice's CAP alert is served (`GET /api/v1/notices/{code}/cap.xml`)."""
-    return f"{public_base_url(settings)}/api/v1/notices/{code}/cap.xml"
+    """Where anyone can fetch a sent notice's CAP alert (`GET /feeds/cap/{code}.xml`).
+
+    Public, as the notice's page is: feed readers follow it without a key. The same alert is
+    served to keys with notices:read at `/api/v1/notices/{code}/cap.xml`.
+    """
+    return f"{public_base_url(settings)}/feeds/cap/{code}.xml"
 
 
 def feed_url(settings: Settings, name: str, language: str | None) -> str:

@@ -29,6 +29,7 @@ from service.notices.service import (
     ReferenceLookup,
     validate_notice,
 )
+from service.webhooks.events import emit_notice
 
 # No 0/O, 1/I/L: codes are read aloud on the phone and typed from printed notices.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -232,4 +233,5 @@ def publish_notice(
             **({"repeat_of": existing.code} if existing is not None else {}),
         },
     )
+    emit_notice(session, "notice.sent", stored, {})
     return stored

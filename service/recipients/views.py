@@ -166,7 +166,7 @@ def create(
 
 
 @router.get(
-    "/{recipient_id}",
+    "/{recipient_id:int}",
     operation_id="get_recipient",
     response_model=RecipientOut,
     responses=NOT_FOUND,
@@ -177,7 +177,7 @@ def read(recipient_id: RecipientId, session: SessionDep, _who: RecipientsRead) -
 
 
 @router.put(
-    "/{recipient_id}",
+    "/{recipient_id:int}",
     operation_id="update_recipient",
     response_model=RecipientOut,
     responses=NOT_FOUND,
@@ -197,7 +197,7 @@ def replace(
     return out
 
 
-@router.delete("/{recipient_id}", operation_id="delete_recipient", responses=NOT_FOUND)
+@router.delete("/{recipient_id:int}", operation_id="delete_recipient", responses=NOT_FOUND)
 def delete(
     recipient_id: RecipientId, session: SessionDep, principal: RecipientsWrite
 ) -> dict[str, int]:

@@ -29,8 +29,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL and foreign keys, and its folder is created."""
+def make_engine(url: str, *, pool: tuple[int, int, float] | None = None) -> Engine:
+    """An engine for `url`; SQLite gets WAL and foreign keys, and its folder is created.
+
+    `pool`: (size, max overflow, timeout in seconds) for a server database.
+    """
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30})
@@ -44,13 +47,18 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    size, overflow, timeout = pool or (10, 10, 10.0)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=size, max_overflow=overflow, pool_timeout=timeout
+    )
 
 
 @lru_cache
 def get_engine() -> Engine:
     """The process-wide engine for the configured database."""
-    return make_engine(get_settings().effective_database_url)
+    s = get_settings()
+    pool = (s.database_pool_size, s.database_max_overflow, s.database_pool_timeout)
+    return make_engine(s.effective_database_url, pool=pool)
 
 
 @contextmanager

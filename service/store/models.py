@@ -3,7 +3,7 @@
 from service.accounts.models import ApiKey, LoginAttempt, OidcRequest, User, UserRole, WebSession
 from service.api.idempotency import IdempotencyRecord
 from service.audit.models import AuditEvent
-from service.channels.models import SentMessage
+from service.channels.models import ReceiptInbox, SentMessage, TransportCircuit
 from service.delivery.models import Delivery
 from service.exercises.models import (
     CanaryRecord,
@@ -14,6 +14,12 @@ from service.exercises.models import (
 from service.interop.models import CapImport
 from service.notices.models import NoticeRecord
 from service.recipients.models import RecipientRecord
+from service.webhooks.models import (
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 
 __all__ = [
     "ApiKey",
@@ -27,10 +33,16 @@ __all__ = [
     "LoginAttempt",
     "NoticeRecord",
     "OidcRequest",
+    "ReceiptInbox",
     "RecipientRecord",
     "ScheduleRecord",
     "SentMessage",
+    "TransportCircuit",
     "User",
     "UserRole",
     "WebSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
 ]

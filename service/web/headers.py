@@ -55,6 +55,26 @@ def page_policy(*styles: str) -> str:
     )
 
 
+def staff_policy() -> str:
+    """The policy of the staff pages: stylesheets and scripts from this server only.
+
+    Their CSS and JavaScript are files (/static/...), so no inline code runs at all; the
+    progress stream and the re-check fetch connect to this server only.
+    """
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "style-src 'self'",
+            "script-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
 def docs_policy(nonce: str) -> str:
     """The policy of /docs: Swagger UI's files from this server, its start-up script by nonce."""
     return "; ".join(

@@ -30,9 +30,9 @@ PAGE = """<!DOCTYPE html>
 <body><main>
 <h1>Klarvarsel</h1>
 {alerts}
-<p>Ett krismeddelande, anpassat för alla målgrupper. Webbformuläret kommer; i dag finns
-kommandot <code>klarvarsel render</code> och API:t (<a href="/docs">API-dokumentation</a>).
-Personal <a href="/login">loggar in här</a>.</p>
+<p>Ett krismeddelande, anpassat för alla målgrupper. Personal skriver, granskar, godkänner
+och skickar meddelanden i webbappen: <a href="/notices">logga in här</a>. Andra system använder
+API:t (<a href="/docs">API-dokumentation</a>).</p>
 <h2>Scenarier</h2><ul>{scenarios}</ul>
 <h2>Målgrupper</h2><ul>{audiences}</ul>
 <h2>Språk och översättningar</h2>

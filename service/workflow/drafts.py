@@ -20,6 +20,7 @@ from service.content import ContentLibrary
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.publish import CODE_ALPHABET, CODE_LENGTH, find_by_code, reference_lookup
 from service.notices.service import Notice, NoticeInvalid, NoticeProblem, validate_notice
+from service.webhooks.events import emit_notice
 from service.workflow.schemas import EDITABLE, Actor, NotAllowed, WrongState
 
 _NOT_CONTENT = ("sent_at",)  # set when the notice is sent, never by the author
@@ -218,3 +219,4 @@ def _audit(
         source=f"{actor.source} {actor.address}".strip(),
         details={"code": notice.code, "status": notice.status, **(details or {})},
     )
+    emit_notice(session, action, notice, details or {})  # webhooks, in the same transaction

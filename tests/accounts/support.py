@@ -16,6 +16,8 @@ from service.accounts.keys import create_key
 from service.accounts.roles import Role, Scope, parse_scopes
 from service.accounts.users import create_user
 from service.api.deps import session_dependency
+from service.channels.inbox import ReceiptWriter
+from service.channels.sms.callback_views import receipt_writer_dependency
 from service.store.database import session_scope
 
 PASSWORD = "granskad-kris-plan-2026"
@@ -82,8 +84,12 @@ def using_database(app: FastAPI, engine: Engine) -> Iterator[None]:
         with session_scope(engine) as session:
             yield session
 
+    writer = ReceiptWriter(engine)  # provider receipts go to this database's inbox too
     app.dependency_overrides[session_dependency] = session_for_test
+    app.dependency_overrides[receipt_writer_dependency] = lambda: writer
     try:
         yield
     finally:
         app.dependency_overrides.pop(session_dependency, None)
+        app.dependency_overrides.pop(receipt_writer_dependency, None)
+        writer.close()

@@ -8,6 +8,7 @@ how to call fails `test_the_matrix_covers_every_route`.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -38,6 +39,8 @@ from service.clock import ShiftedClock, set_clock
 from service.config import Settings, get_settings
 from service.content import ContentLibrary, get_library
 from service.delivery.models import Delivery
+from service.exercises.calendar_link import calendar_token
+from service.exercises.models import ExerciseRunRecord, FiringRecord, ScheduleRecord
 from service.main import app
 from service.recipients.areas import load_areas
 from service.store.database import make_engine, session_scope
@@ -118,6 +121,8 @@ class Call:
     prepare: Callable[[TestClient, World], dict[str, Any]] = field(
         default=lambda _client, _world: {}
     )
+    # Request arguments that depend on the mode (a raw body and its headers, say).
+    body: Callable[[World, str], dict[str, Any]] | None = None
 
 
 def _code(world: World, mode: str) -> str:
@@ -139,6 +144,39 @@ def _login_form(client: TestClient, _world: World) -> dict[str, Any]:
 
 def _preview(world: World, mode: str) -> dict[str, Any]:
     return {**world.water, "mode": mode}
+
+
+_serial = itertools.count(1)
+MISSING = "999999"  # an id nobody has: the route answers 404 once the caller may ask
+
+
+def _cap_post(_world: World, mode: str) -> dict[str, Any]:
+    xml = (ROOT / "tests" / "data" / "cap" / "smhi-wind-orange.xml").read_text("utf-8")
+    status = "Actual" if mode == "actual" else "Exercise"
+    xml = xml.replace("<status>Actual</status>", f"<status>{status}</status>")
+    xml = xml.replace(".WIND.1980<", f".WIND.1980.{next(_serial)}<")  # a new message each time
+    return {"content": xml.encode(), "headers": {"Content-Type": "application/cap+xml"}}
+
+
+def _schedule(world: World, _mode: str) -> dict[str, Any]:
+    notice = {**world.water, "mode": "exercise"}
+    return {
+        "name": f"matrix test {next(_serial)}",
+        "rule": "vma-quarterly",
+        "allow_failed_checks": True,
+        "notice": notice,
+    }
+
+
+def _missing(method: str, path: str, needs: str, **options: Any) -> Call:
+    return Call(method, lambda w, m: path.format(id=MISSING), needs=needs, ok=404, **options)
+
+
+def _calendar_path(_world: World, _mode: str) -> str:
+    from service.config import get_settings
+    from service.exercises.views import calendar_token
+
+    return f"/calendar/{calendar_token(get_settings())}.ics"
 
 
 def _notice_route(suffix: str) -> Call:
@@ -196,7 +234,11 @@ CALLS: dict[str, Call] = {
     "GET /": Call("GET", lambda w, m: "/", needs=OPEN),
     "GET /n/{code}": Call("GET", lambda w, m: f"/n/{w.actual}", needs=OPEN),
     "POST /api/v1/callbacks/twilio/status": Call(
-        "POST", lambda w, m: "/api/v1/callbacks/twilio/status", prepare=_twilio_form, needs=OPEN
+        "POST",
+        lambda w, m: "/api/v1/callbacks/twilio/status",
+        ok=204,
+        prepare=_twilio_form,
+        needs=OPEN,
     ),
     "GET /login": Call("GET", lambda w, m: "/login", needs=OPEN),
     "POST /login": Call("POST", lambda w, m: "/login", ok=303, prepare=_login_form, needs=OPEN),
@@ -298,9 +340,307 @@ CALLS: dict[str, Call] = {
         json=lambda w, m: {"text": "Koka vattnet. Drick inte kranvatten.", "language": "sv"},
         needs="notices:read",
     ),
+    # CAP and feeds (service/interop/views.py)
+    "GET /api/v1/notices/{code}/cap.xml": Call(
+        "GET",
+        lambda w, m: f"/api/v1/notices/{_code(w, m)}/cap.xml",
+        needs="notices:read",
+        touches=True,
+    ),
+    "GET /feeds/cap/{code}.xml": Call("GET", lambda w, m: f"/feeds/cap/{w.actual}.xml", needs=OPEN),
+    "GET /feeds/{kind}.atom": Call("GET", lambda w, m: "/feeds/alerts.atom", needs=OPEN),
+    "POST /api/v1/cap": Call(
+        "POST",
+        lambda w, m: "/api/v1/cap",
+        needs="notices:write",
+        ok=201,
+        touches=True,
+        body=_cap_post,
+    ),
+    # Webhooks (service/webhooks/views.py): each caller sees only its own subscriptions.
+    "POST /api/v1/webhooks": Call(
+        "POST",
+        lambda w, m: "/api/v1/webhooks",
+        needs="notices:read",
+        ok=201,
+        json=lambda w, m: {"url": "https://8.8.8.8/hook", "events": ["notice.*"]},
+    ),
+    "GET /api/v1/webhooks": Call("GET", lambda w, m: "/api/v1/webhooks", needs="notices:read"),
+    "GET /api/v1/webhooks/{subscription_id}": _missing(
+        "GET", "/api/v1/webhooks/{id}", "notices:read"
+    ),
+    "DELETE /api/v1/webhooks/{subscription_id}": _missing(
+        "DELETE", "/api/v1/webhooks/{id}", "notices:read"
+    ),
+    "GET /api/v1/webhooks/{subscription_id}/deliveries": _missing(
+        "GET", "/api/v1/webhooks/{id}/deliveries", "notices:read"
+    ),
+    "POST /api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver": _missing(
+        "POST", "/api/v1/webhooks/{id}/deliveries/1/redeliver", "notices:read"
+    ),
+    # Exercises (service/exercises/views.py, run_views.py): changes as sending, reading reports.
+    "GET /api/v1/schedules": Call("GET", lambda w, m: "/api/v1/schedules", needs="reports:read"),
+    "POST /api/v1/schedules": Call(
+        "POST", lambda w, m: "/api/v1/schedules", needs="notices:send", ok=201, json=_schedule
+    ),
+    "GET /api/v1/schedules/{ref}": _missing("GET", "/api/v1/schedules/{id}", "reports:read"),
+    "POST /api/v1/schedules/{ref}/pause": _missing(
+        "POST", "/api/v1/schedules/{id}/pause", "notices:send"
+    ),
+    "POST /api/v1/schedules/{ref}/resume": _missing(
+        "POST", "/api/v1/schedules/{id}/resume", "notices:send"
+    ),
+    "DELETE /api/v1/schedules/{ref}": _missing("DELETE", "/api/v1/schedules/{id}", "notices:send"),
+    "GET /api/v1/schedule-rules/next": Call(
+        "GET",
+        lambda w, m: "/api/v1/schedule-rules/next?rule=vma-quarterly&count=3",
+        needs="reports:read",
+    ),
+    "GET /api/v1/calendar.ics": Call(
+        "GET", lambda w, m: "/api/v1/calendar.ics", needs="reports:read"
+    ),
+    "GET /api/v1/calendar": Call("GET", lambda w, m: "/api/v1/calendar", needs="reports:read"),
+    "GET /calendar/{token}.ics": Call("GET", _calendar_path, needs=OPEN),
+    "GET /api/v1/exercises/scripts": Call(
+        "GET", lambda w, m: "/api/v1/exercises/scripts", needs="reports:read"
+    ),
+    "GET /api/v1/exercises": Call("GET", lambda w, m: "/api/v1/exercises", needs="reports:read"),
+    "POST /api/v1/exercises": Call(
+        "POST",
+        lambda w, m: "/api/v1/exercises",
+        needs="notices:send",
+        ok=201,
+        json=lambda w, m: {"script": "county-exercise-day", "speed": 60},
+    ),
+    "GET /api/v1/exercises/{run_id}": _missing("GET", "/api/v1/exercises/{id}", "reports:read"),
+    "POST /api/v1/exercises/{run_id}/pause": _missing(
+        "POST", "/api/v1/exercises/{id}/pause", "notices:send"
+    ),
+    "POST /api/v1/exercises/{run_id}/resume": _missing(
+        "POST", "/api/v1/exercises/{id}/resume", "notices:send"
+    ),
+    "POST /api/v1/exercises/{run_id}/move": _missing(
+        "POST", "/api/v1/exercises/{id}/move", "notices:send", json=lambda w, m: {"by_seconds": 60}
+    ),
+    "POST /api/v1/exercises/{run_id}/cancel": _missing(
+        "POST", "/api/v1/exercises/{id}/cancel", "notices:send"
+    ),
+    "GET /api/v1/exercises/{run_id}/report": _missing(
+        "GET", "/api/v1/exercises/{id}/report", "reports:read"
+    ),
+    "GET /api/v1/reports/broadcasts/{target}": Call(
+        "GET", lambda w, m: f"/api/v1/reports/broadcasts/{w.exercise}", needs="reports:read"
+    ),
     "GET /account": Call("GET", lambda w, m: "/account", needs=PERSON),
     "POST /logout": Call("POST", lambda w, m: "/logout", ok=303, needs=PERSON),
+    # The communicator web app (service/web/notices): people only, each with its step's scope.
+    "GET /static/{name}": Call("GET", lambda w, m: "/static/webapp.css", needs=OPEN),
+    **{
+        f"{method} {path}": Call(
+            method,
+            lambda w, m, path=path: path.format(code=w.actual),
+            ok=ok,
+            needs=PERSON,
+        )
+        for method, path, ok in [
+            ("GET", "/notices", 200),
+            ("GET", "/notices/new", 200),
+            ("POST", "/notices/new", 303),  # no scenario chosen: back to the chooser
+            ("GET", "/notices/{code}", 200),
+            ("GET", "/notices/{code}/edit", 303),  # a sent notice: to its page
+            ("POST", "/notices/{code}/edit", 409),  # a sent notice cannot be edited
+            ("GET", "/notices/{code}/preview", 200),
+            ("GET", "/notices/{code}/preview/sv/nothing.html", 404),
+            ("POST", "/notices/{code}/check", 200),
+            ("POST", "/notices/{code}/submit", 303),
+            ("GET", "/notices/{code}/approve", 303),
+            ("POST", "/notices/{code}/approve", 303),
+            ("GET", "/notices/{code}/send", 303),
+            ("POST", "/notices/{code}/send", 303),  # already sent: says so, sends nothing
+            ("POST", "/notices/{code}/discard", 303),
+            ("POST", "/notices/{code}/call-off", 303),
+            ("POST", "/notices/{code}/follow-up", 303),  # no kind: nothing started
+            ("GET", "/notices/{code}/progress", 200),
+            ("GET", "/notices/{code}/print-pack.pdf", 404),  # no audience asked for
+        ]
+    },
 }
+
+
+def _form(**fields: Any) -> Callable[[TestClient, World], dict[str, Any]]:
+    """A page's form post (the CSRF token comes in the header the matrix sends)."""
+    return lambda _client, _world: {"data": fields, "follow_redirects": False}
+
+
+def _new_recipient(world: World) -> int:
+    """A recipient of its own for a call that changes or deletes one."""
+    return register(world.engine, person("Changed on the page", phone="+46701000009"))[
+        "Changed on the page"
+    ]
+
+
+def _new_schedule(world: World) -> int:
+    """A schedule of its own (stored as is) for a call that changes one."""
+    with session_scope(world.engine) as session:
+        row = ScheduleRecord(
+            name=f"matrix {uuid.uuid4().hex}",
+            kind="rule",
+            rule="vma-quarterly",
+            payload={},
+            status="paused",
+            grace_seconds=3600,
+            created_by="test",
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _schedule_change(action: str) -> Call:
+    path = "/exercises/schedules/{id}/" + action
+    return Call("POST", lambda w, m: path.format(id=_new_schedule(w)), ok=303, needs=PERSON)
+
+
+def _new_run(world: World) -> int:
+    """An exercise run without injects, active."""
+    with session_scope(world.engine) as session:
+        run = ExerciseRunRecord(
+            script="county-exercise-day",
+            title="matrix",
+            start_at=TEST_NOW,
+            nominal_start=TEST_NOW,
+            created_by="test",
+        )
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _report_path(suffix: str) -> Callable[[World], str]:
+    """The report of a missed firing of a schedule of its own."""
+
+    def path(world: World) -> str:
+        schedule_id = _new_schedule(world)
+        with session_scope(world.engine) as session:
+            firing = FiringRecord(
+                schedule_id=schedule_id,
+                fire_time=TEST_NOW,
+                status="missed",
+                reason="the service was down",
+                scheduler_id="matrix",
+            )
+            session.add(firing)
+            session.flush()
+            return f"/exercises/reports/firings/{firing.id}{suffix}"
+
+    return path
+
+
+def _page_of(path: Callable[[World], str]) -> Call:
+    return Call("GET", lambda w, m: path(w), needs=PERSON)
+
+
+def _page(path: str) -> Call:
+    return Call("GET", lambda w, m: path, needs=PERSON)
+
+
+# The administration and exercise pages (people only; the scope is checked per role).
+CALLS.update(
+    {
+        "GET /admin/users": _page("/admin/users"),
+        "POST /admin/users": Call(
+            "POST",
+            lambda w, m: "/admin/users",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(email="added@example.se", roles="viewer"),
+        ),
+        "GET /admin/users/{user_id}": _page("/admin/users/1"),
+        "POST /admin/users/{user_id}/roles": Call(
+            "POST",
+            lambda w, m: "/admin/users/5/roles",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(roles="viewer"),
+        ),
+        "POST /admin/users/{user_id}/disabled": Call(
+            "POST",
+            lambda w, m: "/admin/users/5/disabled",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(disabled="0"),
+        ),
+        "GET /admin/keys": _page("/admin/keys"),
+        "POST /admin/keys": Call(
+            "POST",
+            lambda w, m: "/admin/keys",
+            needs=PERSON,
+            prepare=_form(name="made on the page", scopes="notices:read"),
+        ),
+        "POST /admin/keys/{key_id}/revoke": Call(
+            "POST", lambda w, m: "/admin/keys/1/revoke", ok=303, needs=PERSON
+        ),
+        "GET /admin/audit": _page("/admin/audit?action=user&since=7d"),
+        "GET /admin/content": _page("/admin/content"),
+        "GET /admin/outbox": _page("/admin/outbox"),
+        "GET /exercises/schedules": _page("/exercises/schedules"),
+        "GET /exercises/schedules/new": _page("/exercises/schedules/new"),
+        "POST /exercises/schedules": Call(
+            "POST", lambda w, m: "/exercises/schedules", ok=400, needs=PERSON
+        ),
+        "POST /exercises/schedules/{schedule_id}/pause": _schedule_change("pause"),
+        "POST /exercises/schedules/{schedule_id}/resume": _schedule_change("resume"),
+        "POST /exercises/schedules/{schedule_id}/remove": _schedule_change("remove"),
+        "POST /exercises/runs": Call("POST", lambda w, m: "/exercises/runs", ok=400, needs=PERSON),
+        "POST /exercises/runs/{run_id}/{action}": Call(
+            "POST", lambda w, m: f"/exercises/runs/{_new_run(w)}/pause", ok=303, needs=PERSON
+        ),
+        "GET /exercises/reports/{kind}/{report_id}": _page_of(_report_path("")),
+        "GET /exercises/reports/{kind}/{report_id}/report.csv": _page_of(
+            _report_path("/report.csv")
+        ),
+        "GET /exercises/reports/{kind}/{report_id}/report.pdf": _page_of(
+            _report_path("/report.pdf")
+        ),
+        "GET /exercises/calendar.ics": _page("/exercises/calendar.ics"),
+        "GET /exercises/calendar/{token}.ics": Call(
+            "GET", lambda w, m: f"/exercises/calendar/{calendar_token(4)}.ics", needs=OPEN
+        ),
+        "GET /admin/recipients": _page("/admin/recipients?q=Ali"),
+        "GET /admin/recipients/export.csv": _page("/admin/recipients/export.csv"),
+        "GET /admin/recipients/import": _page("/admin/recipients/import"),
+        "POST /admin/recipients/import": Call(
+            "POST",
+            lambda w, m: "/admin/recipients/import",
+            needs=PERSON,
+            prepare=lambda _c, _w: {
+                "data": {"mode": "check"},
+                "files": {"file": ("r.csv", b"name;phone\nEva;070-174 06 07\n", "text/csv")},
+            },
+        ),
+        "GET /admin/recipients/{recipient_id}": _page("/admin/recipients/1"),
+        "POST /admin/recipients/{recipient_id}": Call(
+            "POST",
+            lambda w, m: f"/admin/recipients/{_new_recipient(w)}",
+            ok=303,
+            needs=PERSON,
+            prepare=_form(name="Edited", email="edited@example.se", active="yes"),
+        ),
+        "GET /admin/recipients/{recipient_id}/export.json": _page(
+            "/admin/recipients/1/export.json"
+        ),
+        "GET /admin/recipients/{recipient_id}/forget": _page("/admin/recipients/1/forget"),
+        "POST /admin/recipients/{recipient_id}/forget": Call(
+            "POST",
+            lambda w, m: f"/admin/recipients/{_new_recipient(w)}/forget",
+            ok=303,
+            needs=PERSON,
+        ),
+    }
+)
+CALLS["GET /notices/{code}/preview/{language}/{name}"] = CALLS.pop(
+    "GET /notices/{code}/preview/sv/nothing.html"
+)
 ROUTES = {route_name(r): r for r in app_routes(app)}
 
 
@@ -366,6 +706,10 @@ def _call(
     kwargs["headers"] = {**kwargs.get("headers", {}), **(headers or {})}
     if call.json is not None:
         kwargs["json"] = call.json(world, mode)
+    if call.body is not None:
+        extra = call.body(world, mode)
+        kwargs["headers"] = {**kwargs["headers"], **extra.pop("headers", {})}
+        kwargs.update(extra)
     kwargs.setdefault("follow_redirects", False)
     return client.request(call.method, call.path(world, mode), **kwargs)
 

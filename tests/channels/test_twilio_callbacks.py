@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,11 +20,18 @@ from twilio.request_validator import RequestValidator
 
 from service.api.deps import session_dependency
 from service.channels.base import OutgoingMessage, SendResult
-from service.channels.models import SentMessage
-from service.channels.sms.callback_views import router, settings_dependency
+from service.channels.inbox import ReceiptWriter
+from service.channels.models import ReceiptInbox, SentMessage
+from service.channels.sms.callback_views import (
+    receipt_writer_dependency,
+    router,
+    settings_dependency,
+)
 from service.channels.sms.twilio_transport import STATUS_CALLBACK_PATH, TwilioSmsTransport
 from service.channels.status import apply_status, record_sent
 from service.config import Settings
+from service.content import ContentLibrary, get_library
+from service.delivery.receipts import ReceiptRound, apply_receipts
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
 from tests.fakes import ServerThread
@@ -55,9 +64,23 @@ def callback_app(engine: Engine, public_base_url: str = PUBLIC) -> FastAPI:
             yield session
 
     settings = Settings(twilio_auth_token=AUTH_TOKEN, public_base_url=public_base_url)
+    writer = ReceiptWriter(engine)
     app.dependency_overrides[session_dependency] = session_for_test
     app.dependency_overrides[settings_dependency] = lambda: settings
+    app.dependency_overrides[receipt_writer_dependency] = lambda: writer
     return app
+
+
+def apply(engine: Engine, library: ContentLibrary | None = None) -> ReceiptRound:
+    """What a worker does a few times a second: apply the receipts in the inbox."""
+    with session_scope(engine) as session:
+        return apply_receipts(session, library or get_library())
+
+
+def inbox(engine: Engine) -> list[tuple[str, str, int]]:
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(ReceiptInbox).order_by(ReceiptInbox.id))
+        return [(r.provider_id, r.status, r.tries) for r in rows]
 
 
 def sent(engine: Engine, provider_id: str = SID, status: str = "queued") -> None:
@@ -103,12 +126,15 @@ def test_the_route_is_where_the_transport_points_twilio() -> None:
 def test_signed_callbacks_move_the_status_forward_and_never_back(engine: Engine) -> None:
     sent(engine)
     client = TestClient(callback_app(engine))
-    assert post(client, status_fields("sent")).json() == {"outcome": "updated"}
-    assert stored(engine) == ("sent", None)
-    assert post(client, status_fields("delivered")).json() == {"outcome": "updated"}
-    assert stored(engine) == ("delivered", None)
+    assert post(client, status_fields("sent")).status_code == 204
+    assert inbox(engine) == [(SID, "sent", 0)]  # stored; a worker applies it
+    assert stored(engine) == ("queued", None)
+    assert apply(engine).applied == 1
+    assert stored(engine) == ("sent", None) and inbox(engine) == []
+    assert post(client, status_fields("delivered")).status_code == 204
     late = post(client, status_fields("sent"))
-    assert (late.status_code, late.json()) == (200, {"outcome": "stale"})
+    assert (late.status_code, late.content) == (204, b"")
+    assert apply(engine).applied == 2  # in one batch, in order, never backwards
     assert stored(engine) == ("delivered", None)
 
 
@@ -128,22 +154,31 @@ def test_forged_or_unsigned_callbacks_are_refused_and_change_nothing(engine: Eng
         STATUS_CALLBACK_PATH, data=fields, headers={"X-Twilio-Signature": signature}
     )
     assert tampered.status_code == 403
+    assert inbox(engine) == []
     assert stored(engine) == ("queued", None)
 
 
-def test_unknown_messages_are_answered_200_and_logged(
-    sqlite_url: str, caplog: pytest.LogCaptureFixture
+def test_a_callback_before_its_send_is_recorded_still_counts(
+    engine: Engine, frozen_clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    upgrade(sqlite_url)
-    engine = make_engine(sqlite_url)
     client = TestClient(callback_app(engine))
+    assert post(client, status_fields("delivered")).status_code == 204
+    # The worker's group commit has not recorded the send yet: the receipt waits.
+    assert (apply(engine).applied, apply(engine).waiting) == (0, 1)
+    assert inbox(engine) == [(SID, "delivered", 2)]
+    sent(engine)
+    assert apply(engine).applied == 1
+    assert stored(engine) == ("delivered", None) and inbox(engine) == []
+    # One that never matches is dropped after an hour, with a warning (no phone number).
+    assert post(client, status_fields("delivered", sid="SM" + "f" * 32)).status_code == 204
+    frozen_clock.advance(timedelta(hours=2))
     with caplog.at_level(logging.WARNING):
-        response = post(client, status_fields("delivered", sid="SM" + "f" * 32))
-    assert (response.status_code, response.json()) == (200, {"outcome": "unknown_message"})
-    assert "SM" + "f" * 32 in caplog.text
-    assert MESSAGE.to not in caplog.text
+        assert apply(engine).dropped == 1
+    assert "dropped 1 receipts" in caplog.text and MESSAGE.to not in caplog.text
     assert post(client, {"MessageSid": SID}).status_code == 422  # signed, but no status
-    engine.dispose()
+    assert post(client, status_fields("x" * 17)).status_code == 422  # too long
+    assert post(client, status_fields("receiving")).status_code == 204  # unknown: ignored
+    assert inbox(engine) == []
 
 
 def test_status_order_and_final_states(sqlite_url: str) -> None:
@@ -197,9 +232,10 @@ def test_a_message_sent_through_twilio_gets_its_callbacks_end_to_end(
             callback_url = fake.requests[0].form["StatusCallback"]
             assert fake.send_status_callback(callback_url, result.provider_id, "sent").is_success
             delivered = fake.send_status_callback(callback_url, result.provider_id, "delivered")
-            assert delivered.json() == {"outcome": "updated"}
+            assert delivered.status_code == 204
             late = fake.send_status_callback(callback_url, result.provider_id, "sent")
-            assert late.json() == {"outcome": "stale"}
+            assert late.status_code == 204
+            assert apply(engine).applied == 3
             forged = fake.send_status_callback(
                 callback_url, result.provider_id, "failed", auth_token="forged"
             )

@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from service.channels.base import OutgoingMessage, SendResult
 from service.channels.models import SentMessage
-from service.channels.status import apply_status
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.cancel import cancel_deliveries
@@ -31,6 +30,8 @@ from service.delivery.fallback import NOT_REACHED
 from service.delivery.leases import claim
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
+from service.delivery.receipts import apply_receipt
+from service.delivery.requeue import requeue_failed
 from service.delivery.tracking import progress, report_csv
 from service.delivery.worker import run_worker
 from service.notices.models import NoticeRecord
@@ -179,7 +180,6 @@ def test_every_delivery_is_sent_through_temporary_failures_and_timeouts(
         fake,
         tmp_path,
         database_url,
-        max_attempts=30,
         twilio_timeout_seconds=1.0,
         worker_concurrency=50,
     )
@@ -265,16 +265,20 @@ def test_cancel_stops_what_was_not_sent(
 
 
 def test_a_provider_callback_marks_the_delivery_delivered_or_failed(
-    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+    engine: Engine,
+    fake: FakeTwilio,
+    tmp_path: Path,
+    database_url: str,
+    library: ContentLibrary,
 ) -> None:
     seed(engine, 2)
     drain(fake_settings(fake, tmp_path, database_url), engine)
     with session_scope(engine) as session:
         one, two = session.scalars(sa.select(Delivery).order_by(Delivery.id)).all()
         assert one.provider_id and two.provider_id
-        assert apply_status(session, one.provider_id, "sent") == "updated"
-        assert apply_status(session, one.provider_id, "delivered") == "updated"
-        assert apply_status(session, two.provider_id, "undelivered", "30003") == "updated"
+        assert apply_receipt(session, one.provider_id, "sent", None, library) == "updated"
+        assert apply_receipt(session, one.provider_id, "delivered", None, library) == "updated"
+        assert apply_receipt(session, two.provider_id, "undelivered", "30003", library) == "updated"
     with session_scope(engine) as session:
         rows = {d.id: d for d in session.scalars(sa.select(Delivery))}
     assert rows[one.id].status == "delivered"
@@ -339,7 +343,6 @@ def record(engine: Engine, worker_id: str, library: ContentLibrary, *outcomes: O
             worker_id,
             outcomes,
             builder=MessageBuilder(Settings(), library),
-            max_attempts=8,
             retry=FAST,
         )
 
@@ -361,7 +364,7 @@ def test_the_possible_duplicate_marking_survives_a_slow_worker_recording_its_sen
         assert references == [f"d{slow.id}", f"d{slow.id}"]
         assert progress(session, delivery.notice_id).possible_duplicates == 1
         # A failure reported later by the provider keeps the marking too.
-        assert apply_status(session, "SM-slow", "undelivered", "30003") == "updated"
+        assert apply_receipt(session, "SM-slow", "undelivered", "30003", library) == "updated"
     with session_scope(engine) as session:
         delivery = session.get(Delivery, slow.id)
         assert delivery is not None and delivery.status == "failed"
@@ -381,17 +384,29 @@ def test_a_delivery_taken_over_that_fails_stays_marked_as_a_possible_duplicate(
         assert progress(session, delivery.notice_id).possible_duplicates == 1
 
 
-def test_temporary_errors_give_up_after_max_attempts(
+def test_temporary_errors_give_up_at_the_deadline_and_retry_sends_them_again(
     engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
 ) -> None:
-    seed(engine, 1, email=False, audience="relatives")
+    notice_id = seed(engine, 1, email=False, audience="relatives")
     fake.fail_fraction(1.0, status=503)
-    drain(fake_settings(fake, tmp_path, database_url, max_attempts=3), engine)
+    settings = fake_settings(
+        fake, tmp_path, database_url, delivery_deadline_minutes=0.04, circuit_open_seconds=0.1
+    )
+    drain(settings, engine)
     with session_scope(engine) as session:
         [delivery] = session.scalars(sa.select(Delivery)).all()
-    assert (delivery.status, delivery.attempts) == ("failed", 3)
-    assert (delivery.last_error or "").startswith("gave up after 3 attempts; last error: ")
-    assert len(fake.requests) == 3
+    assert delivery.status == "failed" and delivery.attempts == len(fake.requests) > 1
+    assert (delivery.last_error or "").startswith(
+        f"gave up at the deadline after {delivery.attempts} attempts; last error: "
+    )
+    assert (delivery.last_error or "").endswith(f"{NOT_REACHED}: call them")
+    fake.reset()
+    with session_scope(engine) as session:
+        notice = session.get(NoticeRecord, notice_id)
+        assert notice is not None and requeue_failed(session, notice, settings) == 1
+        assert requeue_failed(session, notice, settings) == 0  # planned now: once
+    drain(settings, engine)
+    assert statuses(engine) == {"sent": 1} and len(fake.messages) == 1
 
 
 def test_attempts_count_every_try_including_the_one_that_succeeded(
@@ -399,8 +414,7 @@ def test_attempts_count_every_try_including_the_one_that_succeeded(
 ) -> None:
     retried = seed(engine, 1)
     fake.fail_next(2, status=503)
-    # Three attempts are allowed: two temporary errors and the send that succeeds fit.
-    settings = fake_settings(fake, tmp_path, database_url, max_attempts=3)
+    settings = fake_settings(fake, tmp_path, database_url)
     drain(settings, engine)
     first_time = seed(engine, 1, start=2)
     drain(settings, engine)

@@ -171,6 +171,9 @@ def test_the_start_page_warns_when_the_latest_test_missed_a_canary_or_was_missed
         'role="alert"' in page
         and "Provsändningen kvartalsprov 2027-03-01 15.00 skickades inte" in page
     )
+    link = re.search(r'href="(/exercises/reports/firings/\d+)"', page)
+    assert link, "the alert links to the report page"
+    assert client.get(link.group(1), follow_redirects=False).status_code == 401  # staff only
 
 
 def test_the_report_commands_and_the_calendar(

@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
+import aiohttp
 import httpx
 import uvicorn
 from starlette.applications import Starlette
@@ -80,6 +81,7 @@ class Fault:
     delay: float = 0.0
     remaining: int | None = None  # the next k requests; None: no limit
     fraction: float = 1.0  # the share of requests it hits (seeded random)
+    until: float | None = None  # time.monotonic() after which it no longer hits (an outage)
 
 
 @dataclass
@@ -93,12 +95,20 @@ class FakeTwilio:
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     port: int = 0
+    # Statuses to report to each accepted message's StatusCallback, in order, as Twilio does
+    # (e.g. ("sent", "delivered")); answers other than 2xx and errors are kept in
+    # callback_failures, the others counted in callbacks_answered.
+    callbacks: tuple[str, ...] = ()
+    callback_failures: list[str] = field(default_factory=list)
+    callbacks_answered: int = 0
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._random = random.Random(self.seed)
         self._server: ServerThread | None = None
         self._stopping = False
+        self._poster: aiohttp.ClientSession | None = None
+        self._posting: set[asyncio.Task[None]] = set()
         self.app = Starlette(
             routes=[
                 Route(
@@ -130,6 +140,11 @@ class FakeTwilio:
         """Answer a share of all requests (seeded random) with this error."""
         self.faults.append(Fault(status=status, code=code, fraction=fraction))
 
+    def fail_for(self, seconds: float, *, status: int, code: int | None = None) -> None:
+        """Answer every request with this error for the next `seconds` (an outage), then recover."""
+        until = time.monotonic() + seconds
+        self.faults.append(Fault(status=status, code=code, until=until))
+
     def delay_next(self, count: int, seconds: float) -> None:
         """Wait `seconds` before answering the next `count` requests (to trigger timeouts)."""
         self.faults.append(Fault(delay=seconds, remaining=count))
@@ -138,6 +153,8 @@ class FakeTwilio:
         with self._lock:
             for fault in self.faults:
                 if fault.remaining is not None and fault.remaining <= 0:
+                    continue
+                if fault.until is not None and time.monotonic() >= fault.until:
                     continue
                 if fault.fraction < 1.0 and self._random.random() >= fault.fraction:
                     continue
@@ -201,7 +218,33 @@ class FakeTwilio:
         )
         if problem:
             return self._error(400, problem, to)
-        return JSONResponse(self._message(form), status_code=201)
+        message = self._message(form)
+        if self.callbacks and form.get("StatusCallback"):
+            task = asyncio.create_task(self._report(form["StatusCallback"], message["sid"]))
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
+        return JSONResponse(message, status_code=201)
+
+    async def _report(self, url: str, sid: str) -> None:
+        """Post this message's status callbacks, signed, one after the other."""
+        if self._poster is None:
+            # aiohttp: about half the CPU of httpx per request, and this shares a core.
+            connector = aiohttp.TCPConnector(limit=100)
+            timeout = aiohttp.ClientTimeout(total=15.0)  # as long as Twilio waits
+            self._poster = aiohttp.ClientSession(connector=connector, timeout=timeout)
+        for status in self.callbacks:
+            params, headers = self._signed_callback(url, sid, status)
+            try:
+                async with self._poster.post(url, data=params, headers=headers) as answer:
+                    await answer.read()
+                    ok = 200 <= answer.status < 300
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                self.callback_failures.append(f"{status}: {type(exc).__name__}")
+                continue
+            if ok:
+                self.callbacks_answered += 1
+            else:
+                self.callback_failures.append(f"{status}: HTTP {answer.status}")
 
     def _message(self, form: dict[str, str]) -> dict[str, Any]:
         sid = "SM" + secrets.token_hex(16)
@@ -244,6 +287,20 @@ class FakeTwilio:
         auth_token: str | None = None,
     ) -> httpx.Response:
         """Post a status callback signed as Twilio signs it (with `auth_token` to forge one)."""
+        params, headers = self._signed_callback(
+            url, message_sid, status, error_code=error_code, auth_token=auth_token
+        )
+        return httpx.post(url, data=params, headers=headers, timeout=5)
+
+    def _signed_callback(
+        self,
+        url: str,
+        message_sid: str,
+        status: str,
+        *,
+        error_code: str | None = None,
+        auth_token: str | None = None,
+    ) -> tuple[dict[str, str], dict[str, str]]:
         message = self.messages.get(message_sid, {})
         params = {
             "AccountSid": self.account_sid,
@@ -260,7 +317,7 @@ class FakeTwilio:
         validator = RequestValidator(auth_token or self.auth_token)
         signature = validator.compute_signature(url, params)
         headers = {"X-Twilio-Signature": signature, "User-Agent": "TwilioProxy/1.1"}
-        return httpx.post(url, data=params, headers=headers, timeout=5)
+        return params, headers
 
     def start(self) -> FakeTwilio:
         """Serve on a free 127.0.0.1 port (or `port`) in a background thread."""

@@ -31,7 +31,9 @@ def feed(
 
 
 def entry_codes(root: ET.Element) -> list[str]:
-    return [e.findtext(ATOM + "id", "").split("/")[-2] for e in root.iter(ATOM + "entry")]
+    # The entry id is the alert's public address, /feeds/cap/{code}.xml.
+    ids = [e.findtext(ATOM + "id", "") for e in root.iter(ATOM + "entry")]
+    return [i.rsplit("/", 1)[-1].removesuffix(".xml") for i in ids]
 
 
 def test_real_alerts_and_exercises_are_in_separate_feeds(
@@ -58,7 +60,7 @@ def test_an_entry_links_its_cap_alert_and_its_page_in_the_feeds_language(
     assert entry is not None and entry.get(LANG) == "ar"
     links = {(link.get("type"), link.get("href")) for link in entry.iter(ATOM + "link")}
     assert links == {
-        ("application/cap+xml", f"http://127.0.0.1:8000/api/v1/notices/{storm.code}/cap.xml"),
+        ("application/cap+xml", f"http://127.0.0.1:8000/feeds/cap/{storm.code}.xml"),
         ("text/html", f"http://127.0.0.1:8000/n/{storm.code}?lang=ar"),
     }
     # The entry says what the alert's Arabic <info> says.

@@ -11,12 +11,12 @@ import logging
 from typing import Annotated
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from twilio.request_validator import RequestValidator
 
 from service.accounts.permissions import open_route
-from service.api.deps import SessionDep
-from service.channels.status import StatusOutcome, apply_status
+from service.channels.inbox import ReceiptWriter, get_receipt_writer
+from service.channels.status import STATUS_ORDER
 from service.config import Settings, get_settings
 from service.notices.links import public_base_url
 
@@ -52,7 +52,7 @@ _SIGNATURE_HEADER = {
 }
 
 
-def settings_dependency() -> Settings:
+async def settings_dependency() -> Settings:
     """The process settings (tests override this dependency with their own)."""
     return get_settings()
 
@@ -91,23 +91,44 @@ class _Form(dict[str, list[str]]):
 SignedForm = Annotated[dict[str, str], Depends(signed_twilio_form)]
 
 
+def receipt_writer_dependency() -> ReceiptWriter:
+    """Where receipts are appended (tests override this with a writer on their database)."""
+    return get_receipt_writer()
+
+
+InboxDep = Annotated[ReceiptWriter, Depends(receipt_writer_dependency)]
+_LIMITS = {"MessageSid": 64, "MessageStatus": 16, "ErrorCode": 16}
+
+
 @router.post(
     "/twilio/status",
     operation_id="twilio_status_callback",
+    status_code=204,
+    response_class=Response,
     openapi_extra={"requestBody": _FORM_BODY, "parameters": [_SIGNATURE_HEADER]},
     responses={
+        204: {"description": "the receipt is stored; a worker applies it"},
         403: {"description": "X-Twilio-Signature is missing or wrong; nothing changed"},
-        422: {"description": "MessageSid or MessageStatus is missing"},
+        422: {"description": "MessageSid or MessageStatus is missing or too long"},
     },
 )
-def twilio_status_callback(form: SignedForm, session: SessionDep) -> dict[str, str]:
-    """Record a message status reported by Twilio (unknown messages are answered 200)."""
+async def twilio_status_callback(form: SignedForm, inbox: InboxDep) -> Response:
+    """Store a message status reported by Twilio in the receipt inbox; workers apply it.
+
+    The least work possible, on the event loop: the signature is checked, the receipt is
+    appended in a group-committed insert, and the answer is 204. Unknown messages are answered
+    204 too (an error would only make Twilio try again); a receipt that arrives before its
+    send is recorded is applied once it is.
+    """
     message_sid = form.get("MessageSid", "")
     status = form.get("MessageStatus", "")
     if not message_sid or not status:
         raise HTTPException(status_code=422, detail="MessageSid and MessageStatus are required")
-    outcome: StatusOutcome = apply_status(
-        session, message_sid, status, form.get("ErrorCode") or None
-    )
-    # 200 even for a message we do not know: an error would only make Twilio try again.
-    return {"outcome": outcome}
+    too_long = [f"{k} (at most {n})" for k, n in _LIMITS.items() if len(form.get(k, "")) > n]
+    if too_long:
+        raise HTTPException(status_code=422, detail="too long: " + ", ".join(too_long))
+    if status not in STATUS_ORDER:
+        logger.warning("ignored unknown status %r for message %s", status, message_sid)
+    else:
+        await inbox.append(message_sid, status, form.get("ErrorCode") or None)
+    return Response(status_code=204)

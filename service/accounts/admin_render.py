@@ -1,0 +1,189 @@
+"""The administration pages: their templates (one folder per domain) and words (domain "admin").
+
+The pages stand on the staff layout (accounts/templates/base.html). Their own words live in
+locales/<lang>/LC_MESSAGES/admin.po (Swedish and English, English msgids); the layout's words
+come from staff.po. Each page's Content-Security-Policy allows exactly its inline stylesheets.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
+from markupsafe import Markup
+
+from service.accounts.csrf import FORM_MAX_BYTES, FORM_TYPE
+from service.accounts.pages import (
+    DEFAULT_LANGUAGE,
+    STAFF_DOMAIN,
+    TEMPLATES_DIR,
+    language_links,
+    page_headers,
+    page_language,
+)
+from service.accounts.principal import Principal
+from service.accounts.roles import Scope
+from service.config import get_settings
+from service.rendering.catalogs import MessageCatalog, UsageTracker, load_catalog
+from service.rendering.environment import gettext_callables
+
+ADMIN_DOMAIN = "admin"
+SERVICE = Path(__file__).resolve().parents[1]
+# Template name prefix -> folder: each domain keeps its own pages' templates.
+TEMPLATE_DIRS = {
+    "admin": TEMPLATES_DIR / "admin",
+    "recipients": SERVICE / "recipients" / "templates",
+    "audit": SERVICE / "audit" / "templates",
+    "exercises": SERVICE / "exercises" / "templates" / "pages",
+    "web": SERVICE / "web" / "admin_templates",
+}
+# The navigation: (path, English label, the scope that opens it).
+NAVIGATION = (
+    ("/admin/recipients", "Recipients", Scope.recipients_read),
+    ("/admin/users", "Users", Scope.admin),
+    ("/admin/keys", "API keys", Scope.admin),
+    ("/admin/audit", "Audit log", Scope.admin),
+    ("/exercises/schedules", "Schedules and exercises", Scope.reports_read),
+    ("/admin/content", "Audiences and scenarios", Scope.notices_read),
+    ("/admin/outbox", "Outbox", Scope.admin),
+)
+
+
+def _placeholder(message: str, **_: Any) -> str:
+    return message
+
+
+def _placeholder_n(singular: str, plural: str, n: int, **_: Any) -> str:
+    return singular if n == 1 else plural
+
+
+@lru_cache
+def admin_environment() -> Environment:
+    """Autoescaped, strict; domain templates by prefix, then the staff layout."""
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                PrefixLoader({k: FileSystemLoader(v) for k, v in TEMPLATE_DIRS.items()}),
+                FileSystemLoader(TEMPLATES_DIR),
+            ]
+        ),
+        autoescape=True,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        _placeholder, _placeholder_n, newstyle=True
+    )
+    return env
+
+
+@lru_cache
+def admin_catalog(locales_dir: Path, language: str) -> MessageCatalog:
+    """The admin words, with the staff layout's words behind them."""
+    admin = load_catalog(locales_dir, language, domain=ADMIN_DOMAIN)
+    staff = load_catalog(locales_dir, language, domain=STAFF_DOMAIN)
+    return MessageCatalog(
+        language,
+        {**staff.entries, **admin.entries},
+        admin.plural,
+        admin.num_plurals,
+        admin.exists,
+    )
+
+
+def admin_gettext(language: str) -> dict[str, Any]:
+    """`_`, `gettext` and `ngettext` for the administration pages in `language`."""
+    tracker = UsageTracker(admin_catalog(get_settings().locales_dir, language))
+    return dict(gettext_callables(tracker.gettext, tracker.ngettext))
+
+
+def local_time(value: datetime | None, language: str, style: str = "short") -> str:
+    """A stored (UTC) time in the service's time zone, as the language writes it."""
+    if value is None:
+        return "–"
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    zone = ZoneInfo(get_settings().timezone)
+    return format_datetime(aware.astimezone(zone), style, locale=language)
+
+
+def render_admin(
+    request: Request,
+    template: str,
+    principal: Principal,
+    *,
+    status_code: int = 200,
+    current: str = "",
+    **context: Any,
+) -> HTMLResponse:
+    """An administration page for the signed-in `principal`."""
+    language = page_language(request)
+    nav = [
+        {"href": href, "label": label, "current": href == current}
+        for href, label, scope in NAVIGATION
+        if principal.has(scope)
+    ]
+    html = (
+        admin_environment()
+        .get_template(template)
+        .render(
+            lang=language,
+            languages=language_links(request, language),
+            municipality=get_settings().municipality_name,
+            nav=nav,
+            me=principal.name,
+            csrf_token=principal.csrf_token or "",
+            local=lambda value, style="short": local_time(value, language, style),
+            link=lambda path: with_language(path, language),
+            **admin_gettext(language),
+            **context,
+        )
+    )
+    return HTMLResponse(html, status_code=status_code, headers=page_headers(html))
+
+
+def with_language(path: str, language: str) -> str:
+    """`path` in the page's language (Swedish, the default, needs no parameter)."""
+    if language == DEFAULT_LANGUAGE:
+        return path
+    return f"{path}{'&' if '?' in path else '?'}lang={language}"
+
+
+def field_errors(problems: list[tuple[str, str]]) -> dict[str, str]:
+    """The first message of each field, for the message next to it."""
+    found: dict[str, str] = {}
+    for name, message in problems:
+        found.setdefault(name, message)
+    return found
+
+
+def english(text: str) -> Markup:
+    """The service's own English words inside a page in another language, marked as such."""
+    return Markup('<span lang="en">%s</span>') % text
+
+
+async def form_lists(request: Request) -> dict[str, list[str]]:
+    """An urlencoded form with every value of each field (checkboxes repeat a name)."""
+    if request.headers.get("content-type", "").split(";")[0].strip() != FORM_TYPE:
+        return {}
+    body = await request.body()
+    if len(body) > FORM_MAX_BYTES:
+        raise HTTPException(413, f"the form is larger than {FORM_MAX_BYTES} bytes")
+    values: dict[str, list[str]] = {}
+    for name, value in parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True):
+        values.setdefault(name, []).append(value)
+    return values
+
+
+def first(form: dict[str, list[str]], name: str, limit: int = 1000) -> str:
+    """The first value of a field, stripped and cut at `limit` characters."""
+    return (form.get(name) or [""])[0].strip()[:limit]

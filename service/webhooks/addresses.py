@@ -1,0 +1,55 @@
+"""Where a webhook may be sent: http(s) only, and never inside our own network unless allowed.
+
+A URL that names (or resolves to) a loopback, private, link-local, multicast or reserved
+address is refused when the subscription is made, and again before every request, since a
+name can be pointed elsewhere later (DNS rebinding); redirects are never followed. Tests and an
+intranet receiver set `KLARVARSEL_WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from urllib.parse import urlsplit
+
+URL_MAX_LENGTH = 2000
+
+
+class AddressRefused(ValueError):
+    """The URL may not receive webhooks; the message says why."""
+
+
+def _private(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
+    """The URL if it may receive webhooks; AddressRefused otherwise."""
+    if len(url) > URL_MAX_LENGTH:
+        raise AddressRefused(f"url: longer than {URL_MAX_LENGTH} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise AddressRefused(f"url: only http and https are allowed, not {parts.scheme or '?'!r}")
+    if not parts.hostname:
+        raise AddressRefused("url: has no host")
+    if parts.username or parts.password:
+        raise AddressRefused("url: must not carry a user name or password")
+    if allow_private or not resolve:
+        return url
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError) as exc:
+        raise AddressRefused(
+            f"url: the host {parts.hostname!r} cannot be resolved ({exc})"
+        ) from None
+    inside = sorted({str(info[4][0]) for info in found if _private(str(info[4][0]))})
+    if inside:
+        raise AddressRefused(
+            f"url: {parts.hostname} is a private, loopback or reserved address "
+            f"({', '.join(inside)}); webhooks go to public addresses only"
+        )
+    return url

@@ -1,0 +1,135 @@
+"""Emitting events: one outbox row per event, one delivery per subscription that wants it.
+
+Called from inside the transaction that makes the change (the workflow's audit step, the
+delivery worker's recording, provider callbacks), so an event exists exactly when its change
+was committed, and survives a crash until a sender delivers it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from service.clock import utcnow
+from service.config import get_settings
+from service.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+
+NOTICE_EVENTS = (
+    "notice.draft_created",
+    "notice.draft_updated",
+    "notice.submitted",
+    "notice.approved",
+    "notice.approval_withdrawn",
+    "notice.scheduled",
+    "notice.sent",
+    "notice.discarded",
+)
+DELIVERY_EVENTS = ("delivery.sent", "delivery.delivered", "delivery.failed")
+EVENT_TYPES = NOTICE_EVENTS + DELIVERY_EVENTS
+WILDCARDS = ("notice.*", "delivery.*")
+
+
+def wants(events: Collection[str], event_type: str) -> bool:
+    """Whether a subscription's event list takes this type (exactly or by `kind.*`)."""
+    return event_type in events or f"{event_type.split('.', 1)[0]}.*" in events
+
+
+def _subscriptions(session: Session) -> Sequence[WebhookSubscription]:
+    return session.scalars(
+        sa.select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+    ).all()
+
+
+def _add(
+    session: Session,
+    subscriptions: Sequence[WebhookSubscription],
+    event_type: str,
+    data: dict[str, Any],
+    mode: str,
+) -> None:
+    takers = [
+        s
+        for s in subscriptions
+        if wants(s.events, event_type) and not (s.test_only and mode == "actual")
+    ]
+    if not takers:
+        return
+    now = utcnow()
+    event = WebhookEvent(
+        message_id=f"msg_{uuid.uuid4().hex}",
+        type=event_type,
+        mode=mode,
+        payload={"type": event_type, "timestamp": now.isoformat(), "data": data},
+        created_at=now,
+    )
+    session.add(event)
+    session.flush()
+    give_up = now + timedelta(hours=get_settings().webhook_retry_hours)
+    session.add_all(
+        WebhookDelivery(
+            subscription_id=s.id,
+            event_id=event.id,
+            next_attempt_at=now,
+            give_up_at=give_up,
+            created_at=now,
+        )
+        for s in takers
+    )
+
+
+def emit(session: Session, event_type: str, data: dict[str, Any], *, mode: str) -> None:
+    """Record an event for every active subscription that wants it (in the caller's transaction)."""
+    _add(session, _subscriptions(session), event_type, data, mode)
+
+
+def emit_notice(session: Session, action: str, notice: Any, details: dict[str, Any]) -> None:
+    """A notice's state change (an audit action such as notice.sent) as an event."""
+    if action not in NOTICE_EVENTS:
+        return
+    data = {
+        "code": notice.code,
+        "status": notice.status,
+        "mode": notice.mode,
+        "scenario": notice.scenario,
+        "message_type": notice.message_type,
+        **{k: v for k, v in details.items() if k in ("send_at", "follows", "was", "reason")},
+    }
+    emit(session, action, data, mode=notice.mode)
+
+
+def emit_deliveries(session: Session, delivery_ids: Collection[int]) -> None:
+    """Each delivery's current status (sent, delivered, failed) as an event; no personal data."""
+    if not delivery_ids:
+        return
+    subscriptions = [
+        s for s in _subscriptions(session) if any(wants(s.events, t) for t in DELIVERY_EVENTS)
+    ]
+    if not subscriptions:  # the usual case: one small query per recorded batch
+        return
+    from service.delivery.models import Delivery
+    from service.notices.models import NoticeRecord
+
+    rows = session.execute(
+        sa.select(Delivery, NoticeRecord.code, NoticeRecord.mode)
+        .join(NoticeRecord, NoticeRecord.id == Delivery.notice_id)
+        .where(Delivery.id.in_(list(delivery_ids)))
+    ).all()
+    for delivery, code, mode in rows:
+        event_type = f"delivery.{delivery.status}"
+        if event_type not in DELIVERY_EVENTS:
+            continue
+        data = {
+            "delivery_id": delivery.id,
+            "notice_code": code,
+            "channel": delivery.channel,
+            "status": delivery.status,
+            "language": delivery.language,
+            "audience": delivery.audience,
+            "attempts": delivery.attempts,
+        }
+        _add(session, subscriptions, event_type, data, mode)

@@ -1,0 +1,128 @@
+"""Riding out a provider outage: retries by time, a circuit breaker shared through the database.
+
+Minutes are compressed into seconds with short settings (backoff, probe waits); the local
+Twilio server answers 500 (or refuses our token) for a while, then recovers.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from service.channels.models import TransportCircuit
+from service.config import Settings
+from service.delivery.tracking import progress
+from service.delivery.worker import run_worker
+from service.store.database import make_engine, session_scope
+from service.store.migrate import upgrade
+from tests.delivery.test_worker import fake_settings, messages_per_number, seed, statuses
+from tests.fakes.twilio_server import FakeTwilio
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:.*(BasicAuth|'auth' parameter).*:DeprecationWarning"
+)
+
+COMPRESSED: dict[str, Any] = {
+    "retry_base_seconds": 0.05,
+    "retry_cap_seconds": 1.0,
+    "circuit_failures": 5,
+    "circuit_open_seconds": 0.2,
+    "circuit_open_max_seconds": 0.5,
+}
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTwilio]:
+    with FakeTwilio() as server:
+        yield server
+
+
+def start_worker(
+    settings: Settings, engine: Engine, *, once: bool
+) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        args=(settings,),
+        kwargs={"stop_event": stop, "once": once, "engine": engine},
+    )
+    thread.start()
+    return thread, stop
+
+
+def circuit(engine: Engine) -> TransportCircuit | None:
+    with session_scope(engine) as session:
+        return session.get(TransportCircuit, "sms")
+
+
+def test_an_outage_is_waited_out_and_everyone_is_reached_without_hammering_the_provider(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    notice_id = seed(engine, 200)
+    fake.fail_for(2.5, status=500)
+    settings = fake_settings(fake, tmp_path, database_url, **COMPRESSED)
+    worker, _stop = start_worker(settings, engine, once=True)
+    waiting: list[str] = []
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline and not waiting:
+        with session_scope(engine) as session:
+            waiting = progress(session, notice_id).waiting_lines(settings.timezone)
+        time.sleep(0.05)
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+
+    assert waiting and waiting[0].startswith("waiting for the SMS provider since ")
+    assert statuses(engine) == {"sent": 200}  # nobody failed
+    assert set(messages_per_number(fake).values()) == {1}
+    # Without the breaker 200 people backing off from 50 ms to 1 s make about 1,400 requests
+    # in 2.5 s; with it, a few failures, what was in flight, and one probe at a time.
+    refused = len(fake.requests) - len(fake.messages)
+    assert 5 <= refused < 150, refused
+    state = circuit(engine)
+    assert state is not None and (state.state, state.failures, state.since) == ("closed", 0, None)
+    with session_scope(engine) as session:
+        assert progress(session, notice_id).waiting == {}
+
+
+def test_a_wrong_auth_token_waits_until_it_is_fixed_then_everyone_is_reached(
+    engine: Engine, fake: FakeTwilio, tmp_path: Path, database_url: str
+) -> None:
+    seed(engine, 50)
+    wrong = fake_settings(
+        fake, tmp_path, database_url, twilio_auth_token="rotated-by-someone", **COMPRESSED
+    )
+    worker, stop = start_worker(wrong, engine, once=False)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (circuit(engine) or TransportCircuit()).state != "open":
+        time.sleep(0.05)
+    time.sleep(0.5)  # a probe or two fails as well
+    stop.set()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    state = circuit(engine)
+    assert state is not None and "authentication failed" in (state.last_error or "")
+    assert statuses(engine)["failed"] == 0 and not fake.messages
+
+    # The operator fixes the token and restarts the worker: everyone is reached.
+    fixed = fake_settings(fake, tmp_path, database_url, **COMPRESSED)
+    worker, _stop = start_worker(fixed, engine, once=True)
+    worker.join(timeout=60)
+    assert statuses(engine) == {"sent": 50}
+    assert len(fake.messages) == 50
+    with session_scope(engine) as session:
+        assert session.scalar(sa.select(TransportCircuit.state)) == "closed"
