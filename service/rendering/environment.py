@@ -43,6 +43,16 @@ def _time(context: Context, value: datetime) -> str:
 
 
 @pass_context
+def _clock(context: Context, value: datetime) -> str:
+    """A time as easy-read says it: a whole hour alone ("klockan 14") where the language can."""
+    local = _local(context, value)
+    lang = context["lang"]
+    pattern = lang.hour_pattern if lang.hour_pattern and local.minute == 0 else None
+    pattern = pattern or lang.time_pattern or "short"
+    return format_time(local, pattern, locale=context["babel_locale"])
+
+
+@pass_context
 def _date(context: Context, value: date | datetime) -> str:
     if isinstance(value, datetime):
         value = _local(context, value).date()
@@ -98,6 +108,7 @@ def _display_url(url: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "time": _time,
+    "clock": _clock,
     "date": _date,
     "day": _day,
     "datetime": _datetime,

@@ -40,6 +40,9 @@ class Language(BaseModel):
     direction: str = Field("ltr", pattern="^(ltr|rtl)$")
     group: LanguageGroup = LanguageGroup.other
     time_pattern: str | None = Field(None, description="Babel pattern, e.g. HH.mm for Swedish")
+    hour_pattern: str | None = Field(
+        None, description="Babel pattern for a whole hour in easy-read, e.g. H ('klockan 14')"
+    )
     day_pattern: str | None = None
     datetime_pattern: str | None = None
     review_status: ReviewStatus = ReviewStatus.draft
