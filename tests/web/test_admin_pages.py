@@ -65,7 +65,8 @@ def test_pages_need_a_person_with_the_role_and_the_token(site: StaffSite) -> Non
     assert upload.status_code == 403  # a file upload needs the token too
     page = admin.get("/admin/users")
     assert page.headers["cache-control"] == "no-store"
-    assert "style-src 'sha256-" in page.headers["content-security-policy"]
+    # this server's stylesheets and the page's inline one by its hash (README)
+    assert "style-src 'self' 'sha256-" in page.headers["content-security-policy"]
 
 
 def test_an_admin_adds_a_user_fixing_errors_changes_roles_and_disables_them(
@@ -253,3 +254,14 @@ def test_the_audit_log_filters_and_the_outbox_page_shows_what_would_have_been_se
     assert (
         "water_outage" in content and "easy_read.sms" in content and "Audience profiles" in content
     )
+
+
+def test_the_notices_and_the_administration_pages_link_to_each_other(site: StaffSite) -> None:
+    """Each of the two navigations leads to the other, so nobody is stranded on one side."""
+    for role in (Role.admin, Role.author):
+        client, _csrf = site.client(role, app)
+        notices = client.get("/notices")
+        assert 'href="/admin/content"' in notices.text, role
+        content = client.get("/admin/content")
+        assert content.status_code == 200
+        assert 'href="/notices"' in content.text and "Meddelanden" in content.text, role
