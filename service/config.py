@@ -130,7 +130,9 @@ class Settings(BaseSettings):
     database_pool_timeout: float = Field(
         10.0, gt=0, description="seconds a request waits for a pooled connection"
     )
-    sms_rate_per_second: float = Field(100.0, gt=0, description="per worker, messages/s")
+    sms_rate_per_second: float = Field(
+        100.0, gt=0, description="per worker, SMS segments/s (as providers count their limits)"
+    )
     email_rate_per_second: float = Field(20.0, gt=0, description="per worker, messages/s")
 
     # Accounts: sessions, sign-in limits, password hashing, OIDC (see README "Accounts").

@@ -64,7 +64,11 @@ class Outcome:
 
 
 class TokenBucket:
-    """A per-transport rate limit: `rate` messages per second, bursts of a tenth of a second."""
+    """A per-transport rate limit: `rate` units a second, bursts of a tenth of a second.
+
+    SMS are counted in segments, as providers count their limits (a three-part message uses
+    three of a sender's per-second allowance); e-mail in messages.
+    """
 
     def __init__(self, rate: float) -> None:
         self.rate = rate
@@ -72,16 +76,17 @@ class TokenBucket:
         self._tokens = self.capacity
         self._last = time.monotonic()
 
-    async def take(self) -> None:
-        """Wait until a message may leave."""
+    async def take(self, cost: int = 1) -> None:
+        """Wait until a message of `cost` units (SMS: segments, as providers count) may leave."""
         while True:
             now = time.monotonic()
-            self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
+            room = max(self.capacity, float(cost))
+            self._tokens = min(room, self._tokens + (now - self._last) * self.rate)
             self._last = now
-            if self._tokens >= 1:
-                self._tokens -= 1
+            if self._tokens >= cost:
+                self._tokens -= cost
                 return
-            await asyncio.sleep((1 - self._tokens) / self.rate)
+            await asyncio.sleep((cost - self._tokens) / self.rate)
 
 
 def _note(job: Job, error: str | None) -> str | None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.audiences.schemas import Register, Role
 from service.channels.base import Attachment, OutgoingMessage
+from service.channels.sms.encoding import analyse_sms
 from service.clock import as_utc
 from service.config import Settings
 from service.content import ContentLibrary
@@ -48,6 +49,7 @@ class Job:
     taken_over: bool = False  # claimed after another worker's lease expired mid-send
     outbox_only: bool = False  # the notice came from a test key: outbox transports only
     give_up_at: datetime | None = None  # temporary errors are retried until then (None: no end)
+    cost: int = 1  # rate-limit units: an SMS's segments, one for an e-mail
 
 
 class MessageBuilder:
@@ -59,6 +61,7 @@ class MessageBuilder:
         self._notices: dict[int, tuple[Notice, str]] = {}
         self._outbox_only: dict[int, bool] = {}
         self._exercise: dict[int, bool] = {}
+        self._segment_counts: dict[str, int] = {}
         self._variants: dict[tuple[int, VariantKey], RenderedVariant] = {}
         self._pdfs: dict[tuple[int, VariantKey], Attachment] = {}
 
@@ -152,9 +155,22 @@ class MessageBuilder:
             attachments=(attachment,) if attachment else (),
         )
         outbox_only = self._outbox_only.get(delivery.notice_id, False)
+        cost = self._segments(variant.text) if channel == Channel.sms else 1
         return replace(
-            base, message=message, outbox_only=outbox_only, give_up_at=self.give_up_at(delivery)
+            base,
+            message=message,
+            outbox_only=outbox_only,
+            give_up_at=self.give_up_at(delivery),
+            cost=cost,
         )
+
+    def _segments(self, text: str) -> int:
+        """An SMS text's segments (counted once per text: a variant's text is shared)."""
+        if text not in self._segment_counts:
+            if len(self._segment_counts) > _CACHE_LIMIT:
+                self._segment_counts.clear()
+            self._segment_counts[text] = max(1, analyse_sms(text).segments)
+        return self._segment_counts[text]
 
 
 def _problem(job: Job, reason: str) -> Job:

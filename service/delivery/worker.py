@@ -304,7 +304,7 @@ class _Loop:
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
                 continue
-            await bucket.take()
+            await bucket.take(job.cost)
             await self.slots.acquire()
             if self.stopping.is_set() or not self._sendable(job):
                 self.slots.release()

@@ -349,8 +349,10 @@ def main() -> None:
     """Serve in the foreground on --port (used by the benchmark from its own process)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
-    port = parser.parse_args().port
-    uvicorn.Server(ServerThread(FakeTwilio().app, port).config()).run()
+    parser.add_argument("--auth-token", default=AUTH_TOKEN)
+    args = parser.parse_args()
+    fake = FakeTwilio(auth_token=args.auth_token)
+    uvicorn.Server(ServerThread(fake.app, args.port).config()).run()
 
 
 if __name__ == "__main__":

@@ -1,21 +1,25 @@
-"""SMS through Twilio's Messages API with the official client, asynchronously.
+"""SMS through Twilio's Messages API: pre-encoded requests on kept-alive connections.
 
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with To, From or MessagingServiceSid, Body
 and StatusCallback; Twilio then reports each message's progress to our callback route
 (`service/channels/sms/callback_views.py`).
+
+The REST call is made directly (service.channels.http_pool) rather than through the twilio SDK:
+its layers (request objects, aiohttp sessions, response models) cost more CPU than the rest of
+sending a message, and an alert is thousands of nearly identical requests. Everything constant
+(the path, the credentials, the sender and callback fields) is encoded once; each message's
+body is normalised and encoded once per text. The SDK stays for what it does best: checking
+callback signatures (RequestValidator).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 import logging
 import re
-from typing import Any
-
-import aiohttp
-from twilio.base.exceptions import TwilioRestException, TwilioServiceException
-from twilio.http.async_http_client import AsyncTwilioHttpClient
-from twilio.rest import Client
+from urllib.parse import quote_plus, urlencode
 
 from service.channels.base import (
     SMS,
@@ -25,6 +29,7 @@ from service.channels.base import (
     TransportError,
     mask_address,
 )
+from service.channels.http_pool import HttpError, HttpPool, HttpTimeout
 from service.channels.sms.encoding import normalise_for_sms
 from service.channels.sms.sender import SmsSender, senders_from_settings
 from service.config import Settings
@@ -33,6 +38,8 @@ from service.notices.links import public_base_url
 logger = logging.getLogger(__name__)
 
 STATUS_CALLBACK_PATH = "/api/v1/callbacks/twilio/status"
+TWILIO_API = "https://api.twilio.com"
+_FORM_NAMES = {"from_": "From", "messaging_service_sid": "MessagingServiceSid"}
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
 # Anything in a provider's message that looks like a phone number is masked before it is shown.
@@ -83,13 +90,17 @@ def mask_phone_numbers(text: str, to: str) -> str:
     return _PHONE_LIKE.sub(lambda m: mask_address(m.group(0)), text)
 
 
-def _refusal(exc: TwilioRestException | TwilioServiceException, to: str) -> TwilioTransportError:
-    status = int(exc.status or 0)
-    code = int(exc.code) if exc.code is not None else None
-    if isinstance(exc, TwilioServiceException):
-        said = f"{exc.title}: {exc.detail or ''}"
-    else:
-        said = str(exc.msg)
+def _refusal(status: int, answer: bytes, to: str) -> TwilioTransportError:
+    """The error for a refused request, from Twilio's JSON answer (numbers masked)."""
+    try:
+        data = json.loads(answer)
+    except ValueError:
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    raw_code = data.get("code")
+    code = int(raw_code) if isinstance(raw_code, int | str) and str(raw_code).isdigit() else None
+    said = str(data.get("message") or answer[:200].decode("utf-8", errors="replace"))
     if status == 401 or code == AUTHENTICATION_FAILED:
         reason = "authentication failed: check twilio_account_sid and twilio_auth_token"
     else:
@@ -110,8 +121,8 @@ class TwilioSmsTransport:
     `service.channels.sms.sender`). Alphanumeric sender IDs cannot receive replies: recipients
     see the name but cannot answer, so use a number when answers must reach the municipality.
 
-    The client is made on first use inside the running event loop (aiohttp sessions belong to
-    one loop); call `aclose()` when done.
+    The connection pool is made on first use inside the running event loop (connections belong
+    to one loop); call `aclose()` when done.
     """
 
     name = "twilio"
@@ -130,37 +141,52 @@ class TwilioSmsTransport:
             settings.twilio_from, settings.twilio_messaging_service_sid
         )
         self.status_callback = public_base_url(settings) + STATUS_CALLBACK_PATH
-        self._account_sid = settings.twilio_account_sid
-        self._auth_token = settings.twilio_auth_token
-        self._base_url = settings.twilio_base_url.rstrip("/")
+        # A configured base URL is meant literally (TWILIO_EDGE/TWILIO_REGION play no part).
+        self._base_url = settings.twilio_base_url.rstrip("/") or TWILIO_API
         self._timeout = settings.twilio_timeout_seconds
-        self._client: Any = None
-        self._http: AsyncTwilioHttpClient | None = None
+        self._limit = settings.worker_concurrency
+        self._pool: HttpPool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._sender_arguments: dict[str, str] = {}
+        self._texts: dict[str, str] = {}
+        fields: dict[str, str] = {}
         for sender in self.senders:
-            self._sender_arguments.update(sender.twilio_arguments())
+            for name, value in sender.twilio_arguments().items():
+                fields[_FORM_NAMES[name]] = value
+        fields["StatusCallback"] = self.status_callback
+        self._fields = urlencode(fields)
+        host = HttpPool(self._base_url, limit=1, timeout=1).host_header
+        credentials = f"{settings.twilio_account_sid}:{settings.twilio_auth_token}"
+        path = f"/2010-04-01/Accounts/{settings.twilio_account_sid}/Messages.json"
+        self._head = (
+            f"POST {path} HTTP/1.1\r\n"
+            f"Host: {host}\r\n"
+            f"Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Accept: application/json\r\n"
+            "User-Agent: klarvarsel\r\n"
+            "Content-Length: "
+        ).encode()
 
     @property
     def can_receive_replies(self) -> bool:
         """Whether recipients can answer (not with an alphanumeric sender ID alone)."""
         return any(sender.can_receive_replies for sender in self.senders)
 
-    def _client_for_running_loop(self) -> Any:
+    def _pool_for_running_loop(self) -> HttpPool:
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
-            # AsyncTwilioHttpClient (twilio 9.x) keeps this timeout but does not pass it on to
-            # aiohttp, which then waits forever: `send` enforces the limit with asyncio.timeout.
-            self._http = AsyncTwilioHttpClient(timeout=self._timeout)
-            client = Client(self._account_sid, self._auth_token, http_client=self._http)
-            if self._base_url:
-                client.api.base_url = self._base_url
-                # TWILIO_EDGE/TWILIO_REGION would rewrite the configured host into
-                # api.<edge>.<region>.twilio.com; a configured base URL is meant literally.
-                client.edge = None
-                client.region = None
-            self._client, self._loop = client, loop
-        return self._client
+        if self._pool is None or self._loop is not loop:
+            self._pool = HttpPool(self._base_url, limit=self._limit, timeout=self._timeout)
+            self._loop = loop
+        return self._pool
+
+    def _body(self, to: str, text: str) -> bytes:
+        """The form for one message; the text's part is normalised and encoded once per text."""
+        encoded = self._texts.get(text)
+        if encoded is None:
+            if len(self._texts) > 512:
+                self._texts.clear()
+            encoded = self._texts[text] = quote_plus(normalise_for_sms(text))
+        return f"To={quote_plus(to)}&Body={encoded}&{self._fields}".encode()
 
     async def send(self, message: OutgoingMessage) -> SendResult:
         """Hand one SMS to Twilio within the configured timeout."""
@@ -168,40 +194,44 @@ class TwilioSmsTransport:
             raise TransportError(
                 f"the Twilio transport sends SMS, not {message.channel!r}", permanent=True
             )
-        masked = mask_address(message.to)
-        client = self._client_for_running_loop()
+        pool = self._pool_for_running_loop()
+        body = self._body(message.to, message.text)
+        head = self._head + str(len(body)).encode() + b"\r\n\r\n"
         try:
-            async with asyncio.timeout(self._timeout):
-                created = await client.messages.create_async(
-                    to=message.to,
-                    body=normalise_for_sms(message.text),
-                    status_callback=self.status_callback,
-                    **self._sender_arguments,
-                )
-        except (TwilioRestException, TwilioServiceException) as exc:
-            # `from None`: Twilio's own message carries the full phone number.
-            raise _refusal(exc, message.to) from None
-        except TimeoutError:
+            status, answer = await pool.request(head, body)
+        except HttpTimeout:
             raise TwilioTransportError(
-                f"Twilio did not answer within {self._timeout:g} s (SMS to {masked})",
+                f"Twilio did not answer within {self._timeout:g} s (SMS to "
+                f"{mask_address(message.to)})",
                 permanent=False,
             ) from None
-        except (aiohttp.ClientError, OSError) as exc:
+        except HttpError as exc:
             raise TwilioTransportError(
-                f"could not reach Twilio (SMS to {masked}): {type(exc).__name__}: {exc}",
+                f"could not reach Twilio (SMS to {mask_address(message.to)}): {exc}",
                 permanent=False,
-            ) from exc
-        provider_id = str(created.sid)
-        logger.info("Twilio accepted SMS %s to %s as %s", message.reference, masked, provider_id)
+            ) from None
+        if not 200 <= status < 300:
+            raise _refusal(status, answer, message.to)
+        try:
+            created = json.loads(answer)
+            provider_id = str(created["sid"])
+        except (ValueError, KeyError, TypeError):
+            raise TwilioTransportError(
+                f"Twilio's answer for the SMS to {mask_address(message.to)} has no message sid",
+                permanent=False,
+            ) from None
+        # No log line per message: at thousands a second it would cost more than the send.
         return SendResult(
-            transport=self.name, provider_id=provider_id, status=str(created.status or "queued")
+            transport=self.name,
+            provider_id=provider_id,
+            status=str(created.get("status") or "queued"),
         )
 
     async def aclose(self) -> None:
-        """Close the HTTP connections (in the event loop that opened them)."""
-        if self._http is not None:
-            await self._http.close()
-        self._client = self._http = self._loop = None
+        """Close the kept-alive connections."""
+        if self._pool is not None:
+            await self._pool.aclose()
+        self._pool = self._loop = None
 
     async def __aenter__(self) -> TwilioSmsTransport:
         return self
