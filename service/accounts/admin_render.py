@@ -49,7 +49,6 @@ TEMPLATE_DIRS = {
 }
 # The navigation: (path, English label, the scope that opens it).
 NAVIGATION = (
-    # Back to the notices: the staff web app's own navigation links here in turn.
     ("/notices", "Notices", Scope.notices_read),
     ("/admin/recipients", "Recipients", Scope.recipients_read),
     ("/admin/users", "Users", Scope.admin),

@@ -52,9 +52,9 @@ class NavLink:
 NAV: list[NavLink] = [
     NavLink("/notices", "Notices", Scope.notices_read),
     NavLink("/notices/new", "Write a notice", Scope.notices_write),
-    # The administration and schedule pages have a navigation of their own; this opens it
-    # on the one page every staff member may read.
-    NavLink("/admin/content", "Administration", Scope.notices_read),
+    NavLink("/exercises/schedules", "Schedules and exercises", Scope.reports_read),
+    NavLink("/admin/recipients", "Recipients", Scope.recipients_read),
+    NavLink("/admin/users", "Administration", Scope.admin),
     NavLink("/account", "Your account"),
 ]
 
