@@ -7,6 +7,7 @@ come from staff.po. Each page's Content-Security-Policy allows exactly its inlin
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -23,10 +24,10 @@ from markupsafe import Markup
 from service.accounts.csrf import FORM_MAX_BYTES, FORM_TYPE
 from service.accounts.pages import (
     DEFAULT_LANGUAGE,
+    NO_STORE,
     STAFF_DOMAIN,
     TEMPLATES_DIR,
     language_links,
-    page_headers,
     page_language,
 )
 from service.accounts.principal import Principal
@@ -34,6 +35,7 @@ from service.accounts.roles import Scope
 from service.config import get_settings
 from service.rendering.catalogs import MessageCatalog, UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
+from service.web.headers import CSP, style_source
 
 ADMIN_DOMAIN = "admin"
 SERVICE = Path(__file__).resolve().parents[1]
@@ -47,6 +49,7 @@ TEMPLATE_DIRS = {
 }
 # The navigation: (path, English label, the scope that opens it).
 NAVIGATION = (
+    ("/notices", "Notices", Scope.notices_read),
     ("/admin/recipients", "Recipients", Scope.recipients_read),
     ("/admin/users", "Users", Scope.admin),
     ("/admin/keys", "API keys", Scope.admin),
@@ -114,6 +117,29 @@ def local_time(value: datetime | None, language: str, style: str = "short") -> s
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     zone = ZoneInfo(get_settings().timezone)
     return format_datetime(aware.astimezone(zone), style, locale=language)
+
+
+_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
+
+
+def page_headers(html: str) -> dict[str, str]:
+    """No caching; a policy allowing this server's stylesheets and the page's own inline ones.
+
+    No script at all, forms only to this server. (Without a policy of its own a page would get
+    the API's, whose form-action 'none' stops a browser sending any form.)
+    """
+    styles = " ".join(style_source(css) for css in _STYLE.findall(html))
+    policy = "; ".join(
+        [
+            "default-src 'none'",
+            f"style-src 'self' {styles}".strip(),
+            "img-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+    return {**NO_STORE, CSP: policy}
 
 
 def render_admin(

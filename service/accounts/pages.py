@@ -6,7 +6,6 @@ locales/<lang>/LC_MESSAGES/staff.po with English msgids, like the public page's 
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from service.config import get_settings
 from service.rendering.catalogs import UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
-from service.web.headers import CSP, page_policy, staff_policy
+from service.web.headers import CSP, staff_policy
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 STAFF_DOMAIN = "staff"
@@ -104,18 +103,4 @@ def render_page(
             **context,
         )
     )
-    return HTMLResponse(
-        html, status_code=status_code, headers={**page_headers(html), **(headers or {})}
-    )
-
-
-_STYLE = re.compile(r"<style>(.*?)</style>", re.DOTALL)
-
-
-def page_headers(html: str) -> dict[str, str]:
-    """No caching, and a policy allowing exactly the page's inline stylesheets and own forms.
-
-    Without a policy of its own a page gets the API's, whose form-action 'none' stops a
-    browser from sending the sign-in form.
-    """
-    return {**NO_STORE, CSP: page_policy(*_STYLE.findall(html))}
+    return HTMLResponse(html, status_code=status_code, headers={**NO_STORE, **(headers or {})})

@@ -10,7 +10,6 @@ routes that are not ours to decorate (the docs) are declared open in OPEN_PATHS.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -190,15 +189,10 @@ def access_decision(route: Any) -> Decision | None:
     return None
 
 
-_CONVERTOR = re.compile(r"\{(\w+):[^}]+\}")
-
-
 def route_name(route: Any) -> str:
     """`METHODS path`, for messages."""
     methods = ",".join(sorted(getattr(route, "methods", None) or ["*"]))
-    # Convertors dropped: "/recipients/{recipient_id:int}" is named as in OpenAPI.
-    path = _CONVERTOR.sub(r"{\1}", str(getattr(route, "path", route)))
-    return f"{methods} {path}"
+    return f"{methods} {getattr(route, 'path', route)}"
 
 
 def undecided_routes(app: FastAPI) -> list[str]:

@@ -59,9 +59,11 @@ _WRITES = {"post", "put", "patch", "delete"}
 
 def _problem(response: dict[str, Any], status: str) -> dict[str, Any]:
     out = {"description": response.get("description") or DESCRIPTIONS.get(status, "error")}
-    out["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+    # Copies, so the YAML has no anchors (&id001) for readers to chase.
+    out["content"] = {PROBLEM_MEDIA_TYPE: {"schema": dict(PROBLEM_REF)}}
     if status in ("429", "409") or "headers" in response:
-        out["headers"] = {**response.get("headers", {}), "Retry-After": RETRY_AFTER}
+        retry = copy.deepcopy(RETRY_AFTER)
+        out["headers"] = {**response.get("headers", {}), "Retry-After": retry}
     return out
 
 

@@ -34,3 +34,15 @@ def byte_count(size: int) -> str:
     else:
         return f"{size:,} bytes"
     return f"{size:,} bytes ({rounded})"
+
+
+def located(problems: list[str]) -> list[dict[str, str]]:
+    """'field: what is wrong' messages as problem+json `problems` (location and message)."""
+    out = []
+    for problem in problems:
+        where, sep, what = problem.partition(": ")
+        if sep and " " not in where:
+            out.append({"location": where, "message": what})
+        else:
+            out.append({"location": "", "message": problem})
+    return out

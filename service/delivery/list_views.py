@@ -28,6 +28,8 @@ from service.delivery.models import Delivery, DeliveryStatus
 from service.delivery.tracking import recipient_history
 from service.notices.publish import find_by_code
 from service.recipients.models import RecipientRecord
+
+# Importing api_schemas also registers the {code:notice_code} path convertor.
 from service.workflow.api_schemas import PAGE_MAX, BadCursor, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/api/v1", tags=["deliveries"], responses=PROTECTED_RESPONSES)
@@ -87,13 +89,13 @@ class HistoryOut(BaseModel):
 
 
 @router.get(
-    "/notices/{code}/deliveries",
+    "/notices/{code:notice_code}/deliveries",
     operation_id="list_notice_deliveries",
     response_model=DeliveryPage,
     responses=NOT_FOUND,
 )
 def list_notice_deliveries(
-    code: Annotated[str, Path(pattern=r"^[A-Za-z0-9]{1,16}$")],
+    code: Annotated[str, Path(pattern=r"^[A-Za-z0-9]{6}$")],
     session: SessionDep,
     principal: ReportsRead,
     request: Request,
@@ -142,7 +144,7 @@ def list_notice_deliveries(
 
 
 @router.get(
-    "/recipients/{recipient_id}/deliveries",
+    "/recipients/{recipient_id:int}/deliveries",
     operation_id="list_recipient_deliveries",
     response_model=list[HistoryOut],
     responses=NOT_FOUND,

@@ -28,9 +28,9 @@ from service.exercises import runs as run_service
 from service.exercises import schedules as service
 from service.exercises.calendar_link import calendar_token
 from service.exercises.canaries import list_canaries
-from service.exercises.models import ExerciseRunRecord, FiringRecord, ScheduleRecord
+from service.exercises.models import FiringRecord, ScheduleRecord
 from service.exercises.rules import next_fire_times, parse_rule
-from service.exercises.scripts import ScriptInvalid, load_script, parse_duration, shipped_scripts
+from service.exercises.scripts import shipped_scripts
 from service.notices.links import public_base_url
 
 router = APIRouter(prefix="/exercises", include_in_schema=False)
@@ -41,7 +41,8 @@ NOTICE_MAX = 12_000
 Errors = list[dict[str, Any]]
 
 
-def _error(field: str, code: str, text: str = "") -> dict[str, Any]:
+def form_error(field: str, code: str, text: str = "") -> dict[str, Any]:
+    """One error-summary entry (`code`: admin/messages.html; `text`: the service's words)."""
     return {"field": field, "code": code, "text": text, "params": {}}
 
 
@@ -52,9 +53,10 @@ def _example_notice() -> str:
         return ""
 
 
-def _schedules_page(
+def schedules_response(
     request: Request, session: Session, principal: Principal, **context: Any
 ) -> HTMLResponse:
+    """The Schedules page (with `errors` and `run_form` when a form came back wrong)."""
     settings = get_settings()
     schedules = service.list_schedules(session)
     firings = session.execute(
@@ -96,7 +98,7 @@ def schedules_page(
     request: Request, principal: PageReportsRead, session: SessionDep
 ) -> HTMLResponse:
     """Schedules with their next fire times, recent firings with reports, exercise runs."""
-    return _schedules_page(request, session, principal)
+    return schedules_response(request, session, principal)
 
 
 def _new_page(request: Request, principal: Principal, **context: Any) -> HTMLResponse:
@@ -141,7 +143,7 @@ def local_moment(date_text: str, time_text: str, timezone: str) -> datetime | No
 def _schedule_errors(problems: list[str]) -> Errors:
     fields = {"name": "name", "rule": "kind", "at": "date", "grace": "grace"}
     return [
-        _error(fields.get(p.split(":", 1)[0].split(".", 1)[0], "notice"), "service", p)
+        form_error(fields.get(p.split(":", 1)[0].split(".", 1)[0], "notice"), "service", p)
         for p in problems
     ]
 
@@ -163,23 +165,23 @@ async def add_schedule(
     elif form["kind"] == "cron":
         rule = form["cron"]
         if not rule:
-            errors.append(_error("cron", "cron_missing"))
+            errors.append(form_error("cron", "cron_missing"))
     else:
         run_at = local_moment(form["date"], form["time"], settings.timezone)
         if run_at is None:
-            errors.append(_error("date", "time_invalid"))
+            errors.append(form_error("date", "time_invalid"))
     grace = None
     if form["grace"]:
         if form["grace"].isdigit():
             grace = int(form["grace"]) * 60
         else:
-            errors.append(_error("grace", "grace_invalid"))
+            errors.append(form_error("grace", "grace_invalid"))
     try:
         raw = json.loads(form["notice"])
         if not isinstance(raw, dict):
             raise ValueError("the notice must be a JSON object")
     except ValueError as exc:
-        errors.append(_error("notice", "notice_json", str(exc)))
+        errors.append(form_error("notice", "notice_json", str(exc)))
         raw = None
     if not errors and raw is not None:
         new = service.NewSchedule(
@@ -190,7 +192,7 @@ async def add_schedule(
         except service.ScheduleInvalid as exc:
             errors = _schedule_errors(exc.problems)
         except service.ChecksFailed as exc:
-            errors = [_error("allow", "checks_failed", f) for f in exc.failures]
+            errors = [form_error("allow", "checks_failed", f) for f in exc.failures]
         else:
             target = f"/exercises/schedules?done=added#schedule-{created.id}"
             return RedirectResponse(with_language(target, page_language(request)), 303)
@@ -204,7 +206,8 @@ def _schedule(session: Session, schedule_id: int) -> ScheduleRecord:
     return schedule
 
 
-def _back(request: Request, done: str) -> RedirectResponse:
+def back_to_schedules(request: Request, done: str) -> RedirectResponse:
+    """Back to the Schedules page after a change, saying what was `done` (POST, redirect, GET)."""
     target = with_language(f"/exercises/schedules?done={done}", page_language(request))
     return RedirectResponse(target, status_code=303)
 
@@ -217,7 +220,7 @@ def pause_schedule(
     changed = service.pause_schedule(
         session, _schedule(session, schedule_id), actor=principal.actor
     )
-    return _back(request, "paused" if changed else "unchanged")
+    return back_to_schedules(request, "paused" if changed else "unchanged")
 
 
 @router.post("/schedules/{schedule_id}/resume")
@@ -228,7 +231,7 @@ def resume_schedule(
     changed = service.resume_schedule(
         session, _schedule(session, schedule_id), get_settings(), actor=principal.actor
     )
-    return _back(request, "resumed" if changed else "unchanged")
+    return back_to_schedules(request, "resumed" if changed else "unchanged")
 
 
 @router.post("/schedules/{schedule_id}/remove")
@@ -239,100 +242,4 @@ def remove_schedule(
     changed = service.remove_schedule(
         session, _schedule(session, schedule_id), actor=principal.actor
     )
-    return _back(request, "removed" if changed else "unchanged")
-
-
-@router.post("/runs", response_model=None)
-async def start_run(
-    request: Request, principal: PageNoticesSend, session: SessionDep, library: LibraryDep
-) -> HTMLResponse | RedirectResponse:
-    """Start a shipped exercise script in real time or compressed (x10, x60)."""
-    settings = get_settings()
-    form_in = await form_lists(request)
-    form = {k: first(form_in, k, 100) for k in ("script", "speed", "date", "time")}
-    errors: Errors = []
-    if form["script"] not in shipped_scripts():
-        errors.append(_error("script", "script_unknown"))
-    speed = int(form["speed"]) if form["speed"].isdigit() else 0
-    if speed not in SPEEDS:
-        errors.append(_error("speed", "speed_invalid"))
-    start_at = None
-    if form["date"] or form["time"]:
-        start_at = local_moment(form["date"], form["time"], settings.timezone)
-        if start_at is None:
-            errors.append(_error("run-date", "time_invalid"))
-    if not errors:
-        try:
-            script = load_script(form["script"], library)
-            run_service.start_run(
-                session, script, settings, start_at=start_at, speed=speed, actor=principal.actor
-            )
-        except ScriptInvalid as exc:
-            errors = [_error("script", "service", p) for p in exc.problems]
-        except run_service.RunInvalid as exc:
-            errors = [_error("run-date", "service", str(exc))]
-        else:
-            return _back(request, "started")
-    return _schedules_page(
-        request, session, principal, status_code=400, errors=errors, run_form=form
-    )
-
-
-def _run(session: Session, run_id: int) -> ExerciseRunRecord:
-    run = session.get(ExerciseRunRecord, run_id)
-    if run is None:
-        raise HTTPException(404, f"no exercise run has the id {run_id}")
-    return run
-
-
-@router.post("/runs/{run_id}/{action}", response_model=None)
-async def change_run(
-    request: Request, run_id: int, action: str, principal: PageNoticesSend, session: SessionDep
-) -> HTMLResponse | RedirectResponse:
-    """Pause, resume, cancel, or move a run (a new T+0 or a shift, keeping the gaps)."""
-    run = _run(session, run_id)
-    actor = principal.actor
-    try:
-        if action == "pause":
-            changed = run_service.pause_run(session, run, actor=actor)
-        elif action == "resume":
-            changed = run_service.resume_run(session, run, actor=actor)
-        elif action == "cancel":
-            changed = run_service.cancel_run(session, run, actor=actor)
-        elif action == "move":
-            await _move(request, session, run, actor)
-            changed = True
-        else:
-            raise HTTPException(404, f"an exercise run has no action {action!r}")
-    except _FormProblem as problem:
-        errors = [problem.error]
-    except run_service.RunInvalid as exc:
-        errors = [_error(f"move-to-{run_id}", "service", str(exc))]
-    else:
-        return _back(request, f"run-{action}" if changed else "unchanged")
-    session.rollback()
-    return _schedules_page(request, session, principal, status_code=400, errors=errors)
-
-
-class _FormProblem(ValueError):
-    def __init__(self, error: dict[str, Any]) -> None:
-        self.error = error
-        super().__init__(error["code"])
-
-
-async def _move(request: Request, session: Session, run: ExerciseRunRecord, actor: str) -> None:
-    form = await form_lists(request)
-    date_text, time_text, shift = (first(form, k, 40) for k in ("date", "time", "shift"))
-    if bool(date_text or time_text) == bool(shift):
-        raise _FormProblem(_error(f"move-to-{run.id}", "move_missing"))
-    if shift:
-        try:
-            by = parse_duration(shift, signed=True)
-        except ValueError:
-            raise _FormProblem(_error(f"move-by-{run.id}", "shift_invalid")) from None
-        run_service.move_run(session, run, by=by, actor=actor)
-        return
-    to = local_moment(date_text, time_text, get_settings().timezone)
-    if to is None:
-        raise _FormProblem(_error(f"move-to-{run.id}", "time_invalid"))
-    run_service.move_run(session, run, to=to, actor=actor)
+    return back_to_schedules(request, "removed" if changed else "unchanged")

@@ -19,8 +19,11 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.accounts.permissions import PROTECTED_RESPONSES, NoticesSend, ReportsRead
+from service.accounts.principal import Principal
 from service.api.deps import LibraryDep, SessionDep
-from service.api.problems import problem_response
+from service.api.idempotency import Idempotent, json_response
+from service.api.problems import located, problem_response
+from service.clock import as_utc
 from service.config import get_settings
 from service.content import ContentLibrary
 from service.exercises import report_render as render
@@ -103,7 +106,10 @@ def run_out(session: Session, run: ExerciseRunRecord) -> RunOut:
     """The run with its injects in script order."""
     injects = [
         InjectOut(
-            key=i.inject_key, status=i.status, run_at=i.run_at, offset_seconds=i.offset_seconds
+            key=i.inject_key,
+            status=i.status,
+            run_at=as_utc(i.run_at) if i.run_at else None,
+            offset_seconds=i.offset_seconds,
         )
         for i in injects_of(session, run.id)
     ]
@@ -113,8 +119,8 @@ def run_out(session: Session, run: ExerciseRunRecord) -> RunOut:
         title=run.title,
         status=run.status,
         speed=run.speed,
-        start_at=run.start_at,
-        paused_at=run.paused_at,
+        start_at=as_utc(run.start_at),
+        paused_at=as_utc(run.paused_at) if run.paused_at else None,
         created_by=run.created_by,
         injects=injects,
     )
@@ -148,9 +154,19 @@ def runs(session: SessionDep, _principal: ReportsRead) -> list[RunOut]:
     responses={422: {"description": "unknown or invalid script, or a bad start"}},
 )
 def start(
-    body: RunIn, session: SessionDep, library: LibraryDep, principal: NoticesSend
-) -> RunOut | JSONResponse:
+    body: RunIn,
+    session: SessionDep,
+    library: LibraryDep,
+    principal: NoticesSend,
+    idempotent: Idempotent,
+) -> Response:
     """Schedule every inject of a script; the scheduler sends each at T+0 + offset / speed."""
+    return idempotent.run(session, principal, lambda: _start(body, session, library, principal))
+
+
+def _start(
+    body: RunIn, session: Session, library: ContentLibrary, principal: Principal
+) -> Response:
     if body.script not in shipped_scripts():
         known = ", ".join(shipped_scripts())
         return problem_response(
@@ -168,11 +184,11 @@ def start(
         )
     except ScriptInvalid as exc:
         return problem_response(
-            422, "script-invalid", "Invalid script", str(exc), problems=exc.problems
+            422, "script-invalid", "Invalid script", str(exc), problems=located(exc.problems)
         )
     except RunInvalid as exc:
         return problem_response(422, "run-invalid", "Cannot start", str(exc))
-    return run_out(session, run)
+    return json_response(run_out(session, run), 201, location=f"/api/v1/exercises/{run.id}")
 
 
 @router.get(

@@ -18,10 +18,13 @@ from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
 from service.accounts.permissions import PROTECTED_RESPONSES, NoticesSend, Public, ReportsRead
+from service.accounts.principal import Principal
 from service.api.deps import LibraryDep, SessionDep
-from service.api.problems import problem_response
+from service.api.idempotency import Idempotent, json_response
+from service.api.problems import located, problem_response
 from service.clock import utcnow
 from service.config import Settings, get_settings
+from service.content import ContentLibrary
 from service.exercises.calendar import calendar_ics
 from service.exercises.models import ScheduleRecord
 from service.exercises.rules import RuleInvalid, next_fire_times, parse_rule
@@ -137,9 +140,19 @@ def schedules(
     responses={422: {"description": "every problem, or the failed checks"}},
 )
 def add(
-    body: ScheduleIn, session: SessionDep, library: LibraryDep, principal: NoticesSend
-) -> ScheduleOut | JSONResponse:
+    body: ScheduleIn,
+    session: SessionDep,
+    library: LibraryDep,
+    principal: NoticesSend,
+    idempotent: Idempotent,
+) -> Response:
     """Add a schedule; the notice must be an exercise or test alert that passes its checks."""
+    return idempotent.run(session, principal, lambda: _add(body, session, library, principal))
+
+
+def _add(
+    body: ScheduleIn, session: Session, library: ContentLibrary, principal: Principal
+) -> Response:
     settings = get_settings()
     new = NewSchedule(
         body.name, body.notice, body.rule, body.at, body.grace_seconds, body.allow_failed_checks
@@ -149,14 +162,14 @@ def add(
     except ScheduleInvalid as exc:
         detail = f"schedule {body.name!r} was not added: {len(exc.problems)} problem(s)"
         return problem_response(
-            422, "schedule-invalid", "Invalid schedule", detail, problems=exc.problems
+            422, "schedule-invalid", "Invalid schedule", detail, problems=located(exc.problems)
         )
     except ChecksFailed as exc:
         detail = "a variant fails its checks: fix it, or set allow_failed_checks"
-        return problem_response(
-            422, "checks-failed", "Checks failed", detail, failures=exc.failures
-        )
-    return schedule_out(schedule, settings)
+        problems = [{"location": "notice", "message": f} for f in exc.failures]
+        return problem_response(422, "checks-failed", "Checks failed", detail, problems=problems)
+    out = schedule_out(schedule, settings)
+    return json_response(out, 201, location=f"/api/v1/schedules/{schedule.id}")
 
 
 @router.get(

@@ -25,6 +25,7 @@ from service.accounts.permissions import (
     refuse_test_key_for,
 )
 from service.api.deps import LibraryDep, SessionDep
+from service.api.idempotency import Idempotent
 from service.api.problems import problem_response
 from service.config import get_settings
 from service.content import ContentLibrary
@@ -158,11 +159,20 @@ def feed(
     },
 )
 async def cap_import(
-    request: Request, session: SessionDep, library: LibraryDep, principal: NoticesWrite
+    request: Request,
+    session: SessionDep,
+    library: LibraryDep,
+    principal: NoticesWrite,
+    idempotent: Idempotent,
 ) -> Response:
     """Import a CAP alert as a draft notice mapped to the closest scenario, keeping the original."""
     refused = media_type_problem(request.headers.get("content-type", ""))
     if refused is not None:
         return refused
     data = await request.body()  # BodySizeLimit has bounded it already
-    return await run_in_threadpool(post_cap, session, data, library, get_settings(), principal)
+    settings = get_settings()
+
+    def work() -> Response:
+        return post_cap(session, data, library, settings, principal)
+
+    return await run_in_threadpool(idempotent.run, session, principal, work)

@@ -65,6 +65,22 @@ class FieldSpec(BaseModel):
         return self
 
 
+class Instructions(BaseModel):
+    """What a scenario tells people to do, as English msgids (the checks compare translations).
+
+    `alert`: what an easy-read SMS of an alert or update may open with; `all_clear`: what an
+    all-clear may open with; `lasting`: instructions to stay, avoid or boil, which an SMS may give
+    only together with one of `ends` (how people will know it is over).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    alert: list[str] = Field(default_factory=list)
+    all_clear: list[str] = Field(default_factory=list)
+    lasting: list[str] = Field(default_factory=list)
+    ends: list[str] = Field(default_factory=list)
+
+
 class ScenarioSpec(BaseModel):
     """A kind of crisis: its fields, its CAP category and event, its title per language."""
 
@@ -86,6 +102,7 @@ class ScenarioSpec(BaseModel):
     )
     free_text: bool = Field(False, description="text comes from the communicator, not catalogs")
     fields: list[FieldSpec] = Field(default_factory=list)
+    instructions: Instructions = Field(default_factory=Instructions)
 
     @model_validator(mode="after")
     def _cap_values(self) -> ScenarioSpec:

@@ -43,6 +43,16 @@ def _time(context: Context, value: datetime) -> str:
 
 
 @pass_context
+def _clock(context: Context, value: datetime) -> str:
+    """A time as easy-read says it: a whole hour alone ("klockan 14") where the language can."""
+    local = _local(context, value)
+    lang = context["lang"]
+    pattern = lang.hour_pattern if lang.hour_pattern and local.minute == 0 else None
+    pattern = pattern or lang.time_pattern or "short"
+    return format_time(local, pattern, locale=context["babel_locale"])
+
+
+@pass_context
 def _date(context: Context, value: date | datetime) -> str:
     if isinstance(value, datetime):
         value = _local(context, value).date()
@@ -76,6 +86,16 @@ _ITEM = re.compile("\ue000(\\d+)\ue001")  # private-use brackets around an item'
 def _join(context: Context, items: Iterable[Any]) -> str:
     """A locale's list: 'A, B och C' in Swedish, 'A, B and C' in English."""
     values = list(items)
+    lang = context["lang"]
+    if lang.list_and and lang.list_separator and values:
+        # Items stay as written: the conjunction is a word of its own between them.
+        sep, conj = lang.list_separator, f" {lang.list_and} "
+        if context.eval_ctx.autoescape:
+            items_shown = [escape(i) for i in values]
+            head = escape(sep).join(items_shown[:-1])
+            return escape(conj).join([head, items_shown[-1]]) if head else items_shown[-1]
+        texts = [str(i) for i in values]
+        return conj.join([sep.join(texts[:-1]), texts[-1]]) if len(texts) > 1 else texts[0]
     if not context.eval_ctx.autoescape:
         return format_list([str(i) for i in values], locale=context["babel_locale"])
     # Joining in Python bypasses autoescape, so each item is escaped on its own (keeping the
@@ -98,6 +118,7 @@ def _display_url(url: str) -> str:
 
 FILTERS: dict[str, Callable[..., Any]] = {
     "time": _time,
+    "clock": _clock,
     "date": _date,
     "day": _day,
     "datetime": _datetime,

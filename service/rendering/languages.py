@@ -40,7 +40,14 @@ class Language(BaseModel):
     direction: str = Field("ltr", pattern="^(ltr|rtl)$")
     group: LanguageGroup = LanguageGroup.other
     time_pattern: str | None = Field(None, description="Babel pattern, e.g. HH.mm for Swedish")
+    hour_pattern: str | None = Field(
+        None, description="Babel pattern for a whole hour in easy-read, e.g. H ('klockan 14')"
+    )
     day_pattern: str | None = None
+    # Where the locale's list conjunction is a suffix glued to each item (Tigrinya "8ን"), a
+    # place name or house number would change: such languages join lists with these words.
+    list_separator: str | None = None
+    list_and: str | None = None
     datetime_pattern: str | None = None
     review_status: ReviewStatus = ReviewStatus.draft
     reviewed_by: str = ""

@@ -12,12 +12,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from service.accounts.permissions import PROTECTED_RESPONSES, NoticesRead
 from service.accounts.principal import Principal
 from service.accounts.roles import Scope
 from service.api.deps import SessionDep
-from service.api.problems import problem_response
+from service.api.idempotency import Idempotent, json_response
+from service.api.problems import located, problem_response
+from service.clock import as_utc
 from service.config import get_settings
 from service.webhooks.events import EVENT_TYPES
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
@@ -116,7 +119,8 @@ def _owner(principal: Principal) -> Owner:
 
 
 def _out(subscription: WebhookSubscription) -> dict[str, Any]:
-    return SubscriptionOut.model_validate(subscription, from_attributes=True).model_dump()
+    out = SubscriptionOut.model_validate(subscription, from_attributes=True)
+    return {**out.model_dump(), "created_at": as_utc(subscription.created_at)}
 
 
 def _missing(what: str) -> JSONResponse:
@@ -131,9 +135,13 @@ def _missing(what: str) -> JSONResponse:
     responses={422: {"description": "the problems, all at once"}},
 )
 def subscribe(
-    body: NewSubscription, session: SessionDep, principal: NoticesRead
-) -> CreatedSubscription | JSONResponse:
+    body: NewSubscription, session: SessionDep, principal: NoticesRead, idempotent: Idempotent
+) -> Response:
     """Subscribe a URL to events; the answer carries the signing secret, shown only now."""
+    return idempotent.run(session, principal, lambda: _subscribe(body, session, principal))
+
+
+def _subscribe(body: NewSubscription, session: Session, principal: Principal) -> Response:
     try:
         subscription, secret = create_subscription(
             session,
@@ -145,9 +153,14 @@ def subscribe(
         )
     except SubscriptionInvalid as exc:
         return problem_response(
-            422, "webhook-invalid", "Subscription refused", str(exc), problems=exc.problems
+            422,
+            "webhook-invalid",
+            "Subscription refused",
+            str(exc),
+            problems=located(exc.problems),
         )
-    return CreatedSubscription(**_out(subscription), secret=secret)
+    created = CreatedSubscription(**_out(subscription), secret=secret)
+    return json_response(created, 201, location=f"/api/v1/webhooks/{subscription.id}")
 
 
 @router.get("", operation_id="webhook_list")
@@ -208,13 +221,21 @@ def deliveries(
             type=e.type,
             status=d.status,
             attempts=d.attempts,
-            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
-            give_up_at=d.give_up_at,
-            delivered_at=d.delivered_at,
+            next_attempt_at=as_utc(d.next_attempt_at) if d.status == "pending" else None,
+            give_up_at=as_utc(d.give_up_at),
+            delivered_at=as_utc(d.delivered_at) if d.delivered_at else None,
             last_status_code=d.last_status_code,
             last_error=d.last_error,
             payload=e.payload,
-            log=[AttemptOut.model_validate(a, from_attributes=True) for a in attempts],
+            log=[
+                AttemptOut(
+                    attempted_at=as_utc(a.attempted_at),
+                    status_code=a.status_code,
+                    error=a.error,
+                    duration_ms=a.duration_ms,
+                )
+                for a in attempts
+            ],
         )
         for d, e, attempts in delivery_log(session, found.id)
     ]
@@ -228,12 +249,21 @@ def deliveries(
     responses=NOT_FOUND,
 )
 def redeliver_route(
-    subscription_id: Id, delivery_id: Id, session: SessionDep, principal: NoticesRead
-) -> dict[str, int] | JSONResponse:
+    subscription_id: Id,
+    delivery_id: Id,
+    session: SessionDep,
+    principal: NoticesRead,
+    idempotent: Idempotent,
+) -> Response:
     """Send an event again (same webhook-id); the new delivery's id."""
     found = find_owned(session, principal.actor, subscription_id)
     delivery = session.get(WebhookDelivery, delivery_id)
     if found is None or delivery is None or delivery.subscription_id != found.id:
         return _missing(f"delivery {delivery_id} of subscription {subscription_id}")
-    again = redeliver(session, delivery, get_settings(), principal.actor, principal.source)
-    return {"delivery_id": again.id}
+
+    def work() -> Response:
+        settings = get_settings()
+        again = redeliver(session, delivery, settings, principal.actor, principal.source)
+        return json_response({"delivery_id": again.id}, 202)
+
+    return idempotent.run(session, principal, work)

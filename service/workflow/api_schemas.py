@@ -5,10 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.convertors import Convertor, register_url_convertor
 
 from service.notices.models import NoticeRecord, NoticeState
 
@@ -37,6 +39,36 @@ NOTICE_EXAMPLE: dict[str, Any] = {
     "note": {"sv": "Ta med egna dunkar eller flaskor."},
 }
 PAGE_MAX = 100
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: Any) -> Any:
+    # pydantic would take 0.5 as a Unix time; the contract says an ISO 8601 string.
+    if isinstance(value, str) and not ISO_DATE.match(value):
+        raise ValueError("must be a date and time such as 2027-03-02T09:30:00+01:00")
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be a date and time such as 2027-03-02T09:30:00+01:00")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+class NoticeCodeConvertor(Convertor[str]):
+    """A notice code in a path: six letters and digits (so /notices/preview is no code)."""
+
+    regex = "[A-Za-z0-9]{6}"
+
+    def convert(self, value: str) -> str:
+        """The code as written (lookups ignore case)."""
+        return value
+
+    def to_string(self, value: str) -> str:
+        """The code as written."""
+        return value
+
+
+register_url_convertor("notice_code", NoticeCodeConvertor())
 
 
 class Problem(BaseModel):
@@ -110,7 +142,7 @@ class SendIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    at: datetime | None = Field(
+    at: IsoDatetime | None = Field(
         None, description="when to send (ISO 8601; without an offset: local time); null: now"
     )
     repeat: bool = Field(False, description="send the same content again as a new notice")

@@ -8,8 +8,9 @@ outbox transports. POSTs that create or send take an Idempotency-Key (service.ap
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
@@ -44,6 +45,7 @@ from service.workflow.api_schemas import (
     ApproveIn,
     BadCursor,
     FollowUpIn,
+    IsoDatetime,
     NoticeDetail,
     NoticePage,
     NoticeSummary,
@@ -63,7 +65,7 @@ router = APIRouter(
 )
 
 Code = Annotated[
-    str, Path(pattern=r"^[A-Za-z0-9]{1,16}$", description="the notice's code", examples=["K7M3PX"])
+    str, Path(pattern=r"^[A-Za-z0-9]{6}$", description="the notice's code", examples=["K7M3PX"])
 ]
 NoticeBody = Annotated[
     dict[str, Any],
@@ -187,8 +189,8 @@ def list_notices(
     mode: Annotated[str | None, Query(pattern="^(actual|exercise|test)$")] = None,
     message_type: Annotated[str | None, Query(pattern="^(alert|update|all_clear|cancel)$")] = None,
     scenario: Annotated[str | None, Query(max_length=64)] = None,
-    created_from: Annotated[datetime | None, Query(description="created at or after")] = None,
-    created_to: Annotated[datetime | None, Query(description="created before")] = None,
+    created_from: Annotated[IsoDatetime | None, Query(description="created at or after")] = None,
+    created_to: Annotated[IsoDatetime | None, Query(description="created before")] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
     cursor: Annotated[str | None, Query(max_length=200, description="a page's next_cursor")] = None,
 ) -> dict[str, Any]:
@@ -210,9 +212,9 @@ def list_notices(
         if value is not None:
             query = query.where(column == str(value))
     if created_from is not None:
-        query = query.where(NoticeRecord.created_at >= created_from)
+        query = query.where(NoticeRecord.created_at >= _utc_bound(created_from))
     if created_to is not None:
-        query = query.where(NoticeRecord.created_at < created_to)
+        query = query.where(NoticeRecord.created_at < _utc_bound(created_to))
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -222,7 +224,14 @@ def list_notices(
     }
 
 
-@router.get("/{code}", operation_id="get_notice", response_model=NoticeDetail)
+def _utc_bound(value: datetime) -> datetime:
+    """A filter time in UTC, as times are stored (one without an offset is local time)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return value.astimezone(UTC)
+
+
+@router.get("/{code:notice_code}", operation_id="get_notice", response_model=NoticeDetail)
 def get_notice(
     code: Code,
     library: LibraryDep,
@@ -235,7 +244,7 @@ def get_notice(
     return detail(session, load(session, code, principal, request), library, checks=checks)
 
 
-@router.put("/{code}", operation_id="update_notice", response_model=NoticeDetail)
+@router.put("/{code:notice_code}", operation_id="update_notice", response_model=NoticeDetail)
 def update_notice(
     code: Code,
     raw: NoticeBody,
@@ -254,7 +263,9 @@ def update_notice(
     return body
 
 
-@router.post("/{code}/submit", operation_id="submit_notice", response_model=NoticeSummary)
+@router.post(
+    "/{code:notice_code}/submit", operation_id="submit_notice", response_model=NoticeSummary
+)
 def submit_notice(
     code: Code,
     library: LibraryDep,
@@ -274,7 +285,7 @@ def submit_notice(
 
 
 @router.post(
-    "/{code}/approve",
+    "/{code:notice_code}/approve",
     operation_id="approve_notice",
     response_model=ApprovalOut,
     responses={403: {"description": "four eyes: the caller wrote or last edited this alert"}},
@@ -313,7 +324,7 @@ def approve_notice(
     return idempotent.run(session, principal, work)
 
 
-@router.post("/{code}/send", operation_id="send_notice", response_model=SendingOut)
+@router.post("/{code:notice_code}/send", operation_id="send_notice", response_model=SendingOut)
 def send_notice(
     code: Code,
     library: LibraryDep,
@@ -348,7 +359,9 @@ def send_notice(
     return idempotent.run(session, principal, work)
 
 
-@router.post("/{code}/cancel", operation_id="cancel_notice", response_model=NoticeSummary)
+@router.post(
+    "/{code:notice_code}/cancel", operation_id="cancel_notice", response_model=NoticeSummary
+)
 def cancel_notice(
     code: Code,
     session: SessionDep,
@@ -375,7 +388,7 @@ def cancel_notice(
 
 
 @router.post(
-    "/{code}/follow-ups",
+    "/{code:notice_code}/follow-ups",
     operation_id="create_follow_up",
     status_code=201,
     response_model=NoticeDetail,

@@ -273,32 +273,32 @@ CALLS: dict[str, Call] = {
         needs="notices:write",
     ),
     "GET /api/v1/notices": _get("/api/v1/notices", "notices:read"),
-    "GET /api/v1/notices/{code}": Call(
+    "GET /api/v1/notices/{code:notice_code}": Call(
         "GET",
         lambda w, m: f"/api/v1/notices/{_code(w, m)}?checks=false",
         touches=True,
         needs="notices:read",
     ),
-    "PUT /api/v1/notices/{code}": Call(
+    "PUT /api/v1/notices/{code:notice_code}": Call(
         "PUT",
         lambda w, m: f"/api/v1/notices/{_fresh(w, m)}",
         touches=True,
         json=lambda w, m: _light(m),
         needs="notices:write",
     ),
-    "POST /api/v1/notices/{code}/submit": Call(
+    "POST /api/v1/notices/{code:notice_code}/submit": Call(
         "POST", _step("submit"), touches=True, needs="notices:write"
     ),
-    "POST /api/v1/notices/{code}/approve": Call(
+    "POST /api/v1/notices/{code:notice_code}/approve": Call(
         "POST", _step("approve"), touches=True, needs="notices:approve"
     ),
-    "POST /api/v1/notices/{code}/send": Call(
+    "POST /api/v1/notices/{code:notice_code}/send": Call(
         "POST", _step("send", approved=True), touches=True, needs="notices:send"
     ),
-    "POST /api/v1/notices/{code}/cancel": Call(
+    "POST /api/v1/notices/{code:notice_code}/cancel": Call(
         "POST", _step("cancel"), touches=True, needs="notices:write"
     ),
-    "POST /api/v1/notices/{code}/follow-ups": Call(
+    "POST /api/v1/notices/{code:notice_code}/follow-ups": Call(
         "POST",
         lambda w, m: f"/api/v1/notices/{_code(w, m)}/follow-ups",
         ok=201,
@@ -306,7 +306,7 @@ CALLS: dict[str, Call] = {
         json=lambda w, m: {"message_type": "update"},
         needs="notices:write",
     ),
-    "GET /api/v1/notices/{code}/deliveries": _notice_route("deliveries"),
+    "GET /api/v1/notices/{code:notice_code}/deliveries": _notice_route("deliveries"),
     "GET /api/v1/recipients": _get("/api/v1/recipients", "recipients:read"),
     "POST /api/v1/recipients": Call(
         "POST",
@@ -315,19 +315,19 @@ CALLS: dict[str, Call] = {
         json=lambda w, m: RECIPIENT,
         needs="recipients:write",
     ),
-    "GET /api/v1/recipients/{recipient_id}": Call(
+    "GET /api/v1/recipients/{recipient_id:int}": Call(
         "GET", lambda w, m: f"/api/v1/recipients/{w.recipient}", needs="recipients:read"
     ),
-    "PUT /api/v1/recipients/{recipient_id}": Call(
+    "PUT /api/v1/recipients/{recipient_id:int}": Call(
         "PUT", _new_recipient, json=lambda w, m: RECIPIENT, needs="recipients:write"
     ),
-    "DELETE /api/v1/recipients/{recipient_id}": Call(
+    "DELETE /api/v1/recipients/{recipient_id:int}": Call(
         "DELETE", _new_recipient, needs="recipients:write"
     ),
     "POST /api/v1/recipients/import": Call(
         "POST", lambda w, m: "/api/v1/recipients/import", prepare=_csv, needs="recipients:write"
     ),
-    "GET /api/v1/recipients/{recipient_id}/deliveries": Call(
+    "GET /api/v1/recipients/{recipient_id:int}/deliveries": Call(
         "GET", lambda w, m: f"/api/v1/recipients/{w.recipient}/deliveries", needs="recipients:read"
     ),
     "GET /api/v1/areas": _get("/api/v1/areas", "notices:read"),

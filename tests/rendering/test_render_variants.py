@@ -75,7 +75,7 @@ def test_swedish_dates_and_times_follow_sprakradet(library: ContentLibrary) -> N
         notice, VariantKey("sv", Register.standard, Role.public, Channel.email), library
     )
     assert "måndag 23 november från kl. 10.00 till ungefär kl. 16.00" in variant.text
-    assert "Från Västerås stad, 22 november 2026 kl. 20.00." in variant.text
+    assert "Från Västerås stad, 22 november 2026 klockan 20.00." in variant.text
 
 
 def test_right_to_left_languages_carry_dir_rtl(library: ContentLibrary) -> None:

@@ -124,7 +124,10 @@ def test_swedish_water_outage_turns_from_future_to_present(
     before = render_variant(validate_notice(water_notice, library), key, library).text
     frozen_clock.set(datetime.fromisoformat("2026-11-23T11:00:00+01:00"))
     during = render_variant(validate_notice(water_notice, library), key, library).text
-    assert "måndag 23 november" in before and "nu" not in before.split(".")[0]
+    # Action first ("Fyll flaskor med vatten nu."), then the outage in the future tense.
+    announcement = next(line for line in before.splitlines() if "stänger av" in line)
+    assert before.startswith("Fyll flaskor med vatten nu.")
+    assert "måndag 23 november" in announcement and "nu" not in announcement.split()
     assert "Det finns inget vatten i kranen nu" in during
 
 
