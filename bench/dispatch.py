@@ -6,8 +6,10 @@ real entry point) and the fake Twilio Messages API (tests/fakes/twilio_server.py
 when the first and the last message reached it. Only 127.0.0.1 is contacted; the benchmark
 works in a schema of its own and drops it at the end.
 
-Prints messages per second at the server, the worker's peak resident memory, and the time from
-the first planned batch to the first message at the server.
+Prints messages per second at the server, the worker's peak resident memory, the time from
+the first planned batch to the first message at the server, and CPU per message: the workers'
+own and PostgreSQL's (every postgres process on the machine, so other users of the same server
+count too). `--workers N` runs N worker processes on the same outbox.
 """
 
 from __future__ import annotations
@@ -82,6 +84,25 @@ def seed(engine: sa.Engine, count: int) -> tuple[int, list[dict[str, Any]]]:
     return notice_id, rows
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> float:
+    """CPU used so far by every PostgreSQL process on this machine."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    total += cpu_seconds(int(entry.name))
+            except OSError:
+                continue
+    return total
+
+
 def peak_memory_mib(pid: int) -> float:
     """The process's peak resident set size (VmHWM) in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -96,7 +117,8 @@ def main() -> None:
     parser.add_argument("--deliveries", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500, help="KLARVARSEL_WORKER_BATCH_SIZE")
     parser.add_argument("--concurrency", type=int, default=100, help="messages in flight")
-    parser.add_argument("--rate", type=float, default=5000, help="SMS per second limit")
+    parser.add_argument("--rate", type=float, default=50000, help="SMS segments per second")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
     args = parser.parse_args()
 
     schema = f"kv_bench_{uuid.uuid4().hex[:10]}"
@@ -109,7 +131,7 @@ def main() -> None:
     server = multiprocessing.get_context("spawn").Process(
         target=serve_fake, args=(port, args.deliveries, child), daemon=True
     )
-    worker: subprocess.Popen[bytes] | None = None
+    workers: list[subprocess.Popen[bytes]] = []
     engine = make_engine(url)
     try:
         upgrade(url)
@@ -129,42 +151,51 @@ def main() -> None:
             "KLARVARSEL_WORKER_CONCURRENCY": str(args.concurrency),
             "KLARVARSEL_SMS_RATE_PER_SECOND": str(args.rate),
         }
-        log = ROOT / "var" / "bench-dispatch-worker.log"
-        log.parent.mkdir(exist_ok=True)
-        with log.open("wb") as out:
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "service.delivery.worker_cli"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-            deadline = time.monotonic() + 30
+        logs = [ROOT / "var" / f"bench-dispatch-worker-{n}.log" for n in range(args.workers)]
+        logs[0].parent.mkdir(exist_ok=True)
+        for log in logs:
+            with log.open("wb") as out:
+                workers.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "service.delivery.worker_cli"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+        deadline = time.monotonic() + 60
+        for worker, log in zip(workers, logs, strict=True):
             while b" started" not in log.read_bytes():
                 if worker.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the worker did not start; see {log}")
                 time.sleep(0.01)
-            planned_at = time.time()
-            for start in range(0, len(rows), PLAN_BATCH):
-                with session_scope(engine) as session:
-                    session.execute(sa.insert(Delivery), rows[start : start + PLAN_BATCH])
-            planned_all = time.time()
-            first, last, count, numbers = parent.recv()
-            while True:
-                with session_scope(engine) as session:
-                    sent = session.scalar(
-                        sa.select(sa.func.count()).where(Delivery.status == "sent")
-                    )
-                if sent == args.deliveries:
-                    break
-                time.sleep(0.01)
-            recorded = time.time()
-            memory = peak_memory_mib(worker.pid)
+        cpu_before = sum(cpu_seconds(w.pid) for w in workers)
+        pg_before = postgres_cpu()
+        planned_at = time.time()
+        for start in range(0, len(rows), PLAN_BATCH):
+            with session_scope(engine) as session:
+                session.execute(sa.insert(Delivery), rows[start : start + PLAN_BATCH])
+        planned_all = time.time()
+        first, last, count, numbers = parent.recv()
+        while True:
+            with session_scope(engine) as session:
+                sent = session.scalar(sa.select(sa.func.count()).where(Delivery.status == "sent"))
+            if sent == args.deliveries:
+                break
+            time.sleep(0.01)
+        recorded = time.time()
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - cpu_before
+        pg_cpu = postgres_cpu() - pg_before
+        memory = max(peak_memory_mib(w.pid) for w in workers)
+        for worker in workers:
             worker.send_signal(signal.SIGTERM)
+        for worker in workers:
             worker.wait(timeout=30)
     finally:
-        if worker is not None and worker.poll() is None:
-            worker.kill()
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
         engine.dispose()
         if server.is_alive():
             parent.send("stop")
@@ -175,9 +206,15 @@ def main() -> None:
 
     label = 58
     print(
-        f"{'dispatch: messages/s at the server, one worker (>= 1000)':<{label}} "
+        f"{f'dispatch: messages/s at the server, {args.workers} worker(s)':<{label}} "
         f"{count / (last - first):8.0f} msg/s  ({count} messages, {numbers} numbers, "
         f"batch {args.batch}, concurrency {args.concurrency}, rate limit {args.rate:g}/s)"
+    )
+    print(f"{'  per worker (>= 2000)':<{label}} {count / (last - first) / args.workers:8.0f} msg/s")
+    print(
+        f"{'  worker CPU per message (< 0.5 ms)':<{label}} "
+        f"{worker_cpu / count * 1000:8.3f} ms  (PostgreSQL: {pg_cpu / count * 1000:.3f} ms, "
+        f"{pg_cpu / (pg_cpu + worker_cpu) * 100:.0f} % of the two)"
     )
     print(
         f"{'  planned to all recorded as sent (end to end)':<{label}} "

@@ -49,6 +49,7 @@ TEMPLATE_DIRS = {
 }
 # The navigation: (path, English label, the scope that opens it).
 NAVIGATION = (
+    ("/notices", "Notices", Scope.notices_read),
     ("/admin/recipients", "Recipients", Scope.recipients_read),
     ("/admin/users", "Users", Scope.admin),
     ("/admin/keys", "API keys", Scope.admin),

@@ -52,6 +52,9 @@ class NavLink:
 NAV: list[NavLink] = [
     NavLink("/notices", "Notices", Scope.notices_read),
     NavLink("/notices/new", "Write a notice", Scope.notices_write),
+    NavLink("/exercises/schedules", "Schedules and exercises", Scope.reports_read),
+    NavLink("/admin/recipients", "Recipients", Scope.recipients_read),
+    NavLink("/admin/users", "Administration", Scope.admin),
     NavLink("/account", "Your account"),
 ]
 

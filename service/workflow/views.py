@@ -8,7 +8,9 @@ outbox transports. POSTs that create or send take an Idempotency-Key (service.ap
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request
@@ -210,9 +212,9 @@ def list_notices(
         if value is not None:
             query = query.where(column == str(value))
     if created_from is not None:
-        query = query.where(NoticeRecord.created_at >= created_from)
+        query = query.where(NoticeRecord.created_at >= _utc_bound(created_from))
     if created_to is not None:
-        query = query.where(NoticeRecord.created_at < created_to)
+        query = query.where(NoticeRecord.created_at < _utc_bound(created_to))
     rows = list(session.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -220,6 +222,13 @@ def list_notices(
         "items": [_summary(session, r) for r in rows],
         "next_cursor": encode_cursor(rows[-1].id) if more else None,
     }
+
+
+def _utc_bound(value: datetime) -> datetime:
+    """A filter time in UTC, as times are stored (one without an offset is local time)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(get_settings().timezone))
+    return value.astimezone(UTC)
 
 
 @router.get("/{code:notice_code}", operation_id="get_notice", response_model=NoticeDetail)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -96,3 +98,36 @@ def test_one_person_municipalities_may_approve_their_own(
         get_settings.cache_clear()
     assert approved.status_code == 200
     assert approved.json()["notice"]["self_approved"] is True
+
+
+def test_the_list_filters_and_pages_with_a_cursor(api: Api, pinned_clock: Any) -> None:
+    key = api.key("notices:read", "notices:write", test=True)  # sees only its kind of notices
+    codes = []
+    for n in range(3):
+        raw = {**_example("heat_wave_exercise.json"), "note": {"sv": f"Sida {n}."}}
+        codes.append(api.client.post("/api/v1/notices", json=raw, headers=key).json()["code"])
+    listed = api.client.get("/api/v1/notices?state=draft&scenario=heat_wave&limit=2", headers=key)
+    page = listed.json()
+    assert [n["code"] for n in page["items"]] == codes[:0:-1]  # newest first
+    rest = api.client.get(
+        "/api/v1/notices",
+        params={
+            "state": "draft",
+            "scenario": "heat_wave",
+            "limit": 2,
+            "cursor": page["next_cursor"],
+        },
+        headers=key,
+    ).json()
+    assert [n["code"] for n in rest["items"]] == codes[:1] and rest["next_cursor"] is None
+    assert all(n["mode"] in ("exercise", "test") for n in rest["items"])
+    now = pinned_clock.now()
+    later = (now + timedelta(hours=1)).isoformat()
+    earlier = (now - timedelta(hours=1)).astimezone(ZoneInfo("Europe/Stockholm")).isoformat()
+    ask = {"scenario": "heat_wave", "limit": 100}
+    after = api.client.get("/api/v1/notices", params={**ask, "created_from": later}, headers=key)
+    assert after.json()["items"] == []
+    within = api.client.get(
+        "/api/v1/notices", params={**ask, "created_from": earlier, "created_to": later}, headers=key
+    ).json()
+    assert set(codes) <= {n["code"] for n in within["items"]}

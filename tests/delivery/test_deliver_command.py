@@ -71,6 +71,30 @@ def test_stop_sending_cancels_what_was_not_sent(var_dir: Path) -> None:
     assert runner.invoke(app, ["stop-sending", "NOPE99"]).exit_code == 2
 
 
+def test_retry_sends_again_what_gave_up_at_the_deadline(var_dir: Path) -> None:
+    from service.delivery.models import Delivery
+
+    notice = str(SAMPLE_NOTICES / "water_outage_skultuna.json")
+    planned = runner.invoke(app, ["deliver", notice])  # no worker runs: all stay planned
+    code = planned.output.split("published as ")[1].split("/n/")[1].split(";")[0]
+    with session_scope() as session:  # as a ten-hour outage leaves them
+        session.execute(
+            sa.update(Delivery).values(
+                status="failed", last_error="gave up at the deadline after 90 attempts; ..."
+            )
+        )
+    result = runner.invoke(app, ["retry", code])
+    assert result.exit_code == 0, result.output
+    assert f"re-queued 4 failed deliveries of {code}" in result.output
+    assert runner.invoke(app, ["worker", "--once"]).exit_code == 0
+    with session_scope() as session:
+        statuses = session.scalars(sa.select(Delivery.status)).all()
+    assert statuses == ["sent"] * 4
+    again = runner.invoke(app, ["retry", code])
+    assert "nothing to retry" in again.output
+    assert runner.invoke(app, ["retry", "NOPE99"]).exit_code == 2
+
+
 def _notice_file(tmp_path: Path, name: str = "notice.json", **changes: object) -> str:
     raw = json.loads((SAMPLE_NOTICES / "water_outage_skultuna.json").read_text("utf-8"))
     raw.update(changes)

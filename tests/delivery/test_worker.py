@@ -188,8 +188,11 @@ def test_every_delivery_is_sent_through_temporary_failures_and_timeouts(
     assert statuses(engine) == {"sent": 2000}
     per_number = messages_per_number(fake)
     assert len(per_number) == 2000
-    # At least once: a request that timed out may still have been accepted (on a loaded
-    # machine an answer can take longer than the timeout), and is then sent again.
+    # At least once: a request that timed out may still have been accepted, and is then sent
+    # again. Under load this once reached 43: the worker's event loop, starved of CPU, saw its
+    # own timer before the answer that had already arrived and threw the answer away. The
+    # transport now reads an answer that has begun before it times out (http_pool), so only a
+    # server that accepts and answers later than the timeout can cause a second send.
     assert sum(per_number.values()) - 2000 <= 20
     refused = len(fake.requests) - len(fake.messages)
     assert refused > 0.3 * 2000  # the faults really happened, and were retried

@@ -65,7 +65,7 @@ def test_pages_need_a_person_with_the_role_and_the_token(site: StaffSite) -> Non
     assert upload.status_code == 403  # a file upload needs the token too
     page = admin.get("/admin/users")
     assert page.headers["cache-control"] == "no-store"
-    assert "style-src 'sha256-" in page.headers["content-security-policy"]
+    assert "style-src 'self' 'sha256-" in page.headers["content-security-policy"]
 
 
 def test_an_admin_adds_a_user_fixing_errors_changes_roles_and_disables_them(

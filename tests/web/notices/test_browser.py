@@ -33,6 +33,9 @@ from tests.web.notices.support import (
 )
 
 CODE = re.compile(r"/notices/([A-Z0-9]+)")
+# A send or a preview renders and checks every version (60 for the heat wave): on a busy
+# machine that takes longer than expect()'s 5 s default.
+expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")
