@@ -263,3 +263,12 @@ def test_the_sign_in_and_account_pages_pass_axe_wcag_22_aa(engine: Engine) -> No
         for name, html in pages.items():
             violations = axe_violations(browser, html=html)
             assert violations == [], f"{name}: {describe(violations)}"
+
+
+def test_the_page_signing_in_lands_on_leads_on_to_the_notices(engine: Engine) -> None:
+    """After signing in, the account page is not a dead end: it links to the notices."""
+    client = TestClient(app)
+    sign_in(client, AUTHOR)
+    page = client.get("/account")
+    assert '<a href="/notices?lang=sv">Till meddelandena</a>' in page.text
+    assert client.get("/notices?lang=sv").status_code == 200

@@ -253,3 +253,14 @@ def test_the_audit_log_filters_and_the_outbox_page_shows_what_would_have_been_se
     assert (
         "water_outage" in content and "easy_read.sms" in content and "Audience profiles" in content
     )
+
+
+def test_the_notices_and_the_administration_pages_link_to_each_other(site: StaffSite) -> None:
+    """Each of the two navigations leads to the other, so nobody is stranded on one side."""
+    admin, _csrf = site.client(Role.admin, app)
+    assert 'href="/admin/users"' in admin.get("/notices").text
+    for role in (Role.admin, Role.author):
+        client, _csrf = site.client(role, app)
+        content = client.get("/admin/content")
+        assert content.status_code == 200
+        assert 'href="/notices' in content.text and "Meddelanden" in content.text, role
