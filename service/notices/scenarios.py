@@ -57,6 +57,12 @@ class FieldSpec(BaseModel):
         description="a time people must act by: once it has passed, the templates leave it out "
         "and the preview warns",
     )
+    prose: bool = Field(
+        False,
+        description="the communicator's own sentences (a route, what has happened), written in "
+        "Swedish: checked for readability like ours, and counted as needing translation in the "
+        "other languages",
+    )
 
     @model_validator(mode="after")
     def _choices_for_choice(self) -> FieldSpec:

@@ -72,6 +72,11 @@ class UserText:
     def __bool__(self) -> bool:
         return bool(self.texts)
 
+    @property
+    def in_swedish(self) -> bool:
+        """Shown in Swedish because there is no version in the variant's language."""
+        return self.lang.tag not in self.texts and SOURCE_LANGUAGE in self.texts
+
     def __str__(self) -> str:
         text = self._text()
         shown = self.texts[SOURCE_LANGUAGE] if text is None else text

@@ -13,6 +13,7 @@ from service.readability.models import ReadabilityReport
 from service.readability.service import check_text
 from service.rendering.languages import ReviewStatus
 from service.rendering.schemas import RenderedVariant
+from service.variants.free_text import CommunicatorTextCheck
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,8 @@ class VariantCheck:
     readability: ReadabilityReport
     sms: SmsAnalysis | None
     findings: list[CheckFinding]
+    # The communicator's own text in this variant, checked like ours (never fails the variant).
+    communicator_text: list[CommunicatorTextCheck] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -129,8 +132,42 @@ def _translation_findings(variant: RenderedVariant) -> list[CheckFinding]:
     return findings
 
 
+def _communicator_findings(checks: list[CommunicatorTextCheck]) -> list[CheckFinding]:
+    """The communicator's text: its readability findings and what needs translation."""
+    findings = []
+    for check in checks:
+        piece = check.piece
+        where = {"concerns": "communicator_text", "field": piece.field}
+        if piece.needs_translation:
+            findings.append(
+                CheckFinding(
+                    "communicator_text",
+                    "warning",
+                    f"the communicator's {piece.field} is in Swedish here, marked as Swedish: "
+                    "it needs translation",
+                    {**where, "needs_translation": True},
+                )
+            )
+        for f in check.readability.findings:
+            if f.kind == "limit_not_applicable":
+                continue
+            details = {k: v for k, v in f.to_dict().items() if k not in ("severity", "message")}
+            findings.append(
+                CheckFinding(
+                    "communicator_text",
+                    "warning",
+                    f"the communicator's {piece.field} ({piece.language}): {f.message}",
+                    {**where, **details, "audience_severity": f.severity},
+                )
+            )
+    return findings
+
+
 def check_variant(
-    variant: RenderedVariant, audience: AudienceProfile, readability: ReadabilityReport
+    variant: RenderedVariant,
+    audience: AudienceProfile,
+    readability: ReadabilityReport,
+    communicator_text: list[CommunicatorTextCheck] | None = None,
 ) -> VariantCheck:
     """All checks of one variant for one audience (readability computed by the caller)."""
     findings = [
@@ -145,7 +182,9 @@ def check_variant(
             budget = audience.sms_max_segments_ucs2
         findings += _sms_findings(sms, budget)
     findings += _translation_findings(variant)
-    return VariantCheck(audience, variant, readability, sms, findings)
+    pieces = communicator_text or []
+    findings += _communicator_findings(pieces)
+    return VariantCheck(audience, variant, readability, sms, findings, pieces)
 
 
 def check_readability(variant: RenderedVariant, audience: AudienceProfile) -> ReadabilityReport:

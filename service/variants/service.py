@@ -14,6 +14,7 @@ from service.readability.models import ReadabilityReport
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
 from service.variants.checks import VariantCheck, check_readability, check_variant
+from service.variants.free_text import CommunicatorText, check_pieces, shown_pieces
 from service.variants.plan import plan_variants
 
 
@@ -41,16 +42,22 @@ def render_notice(
     """
     variants: dict[VariantKey, RenderedVariant] = {}
     readability: dict[tuple[VariantKey, str], ReadabilityReport] = {}
+    pieces: dict[VariantKey, list[CommunicatorText]] = {}
+    free_text: dict[tuple[str, str, str], ReadabilityReport] = {}
     checks = []
     for row in plan_variants(notice, library):
         if row.key not in variants:
             url = variant_url(public_url, row.key)
             variants[row.key] = render_variant(notice, row.key, library, public_url=url)
+            pieces[row.key] = shown_pieces(notice, variants[row.key])
         variant = variants[row.key]
         limits = row.audience.limits_for(row.key.language).model_dump_json()
         if (row.key, limits) not in readability:
             readability[row.key, limits] = check_readability(variant, row.audience)
-        checks.append(check_variant(variant, row.audience, readability[row.key, limits]))
+        communicator = check_pieces(pieces[row.key], row.audience, free_text)
+        checks.append(
+            check_variant(variant, row.audience, readability[row.key, limits], communicator)
+        )
     return NoticeReport(notice, variants, checks)
 
 
@@ -81,6 +88,7 @@ def _row(check: VariantCheck, notice: Notice) -> dict[str, Any]:
         "translation": check.variant.translation.to_dict(),
         "passed": check.passed,
         "findings": [f.to_dict() for f in check.findings],
+        "communicator_text": [c.to_dict() for c in check.communicator_text],
     }
 
 
@@ -88,6 +96,13 @@ def report_dict(report: NoticeReport) -> dict[str, Any]:
     """report.json: a summary and one row per audience, language and channel."""
     envelope = report.notice.envelope
     failed = [c for c in report.checks if not c.passed]
+    # Communicator text shown in Swedish in another language's variant, by language and field.
+    untranslated = {
+        (c.variant.key.language, p.piece.field)
+        for c in report.checks
+        for p in c.communicator_text
+        if p.piece.needs_translation
+    }
     return {
         "scenario": report.notice.scenario.id,
         "message_type": envelope.message_type.value,
@@ -97,7 +112,11 @@ def report_dict(report: NoticeReport) -> dict[str, Any]:
             "variants": len(report.variants),
             "checks": len(report.checks),
             "failed": len(failed),
+            "needs_translation": len(untranslated),
         },
+        "needs_translation": [
+            {"language": lang, "field": name} for lang, name in sorted(untranslated)
+        ],
         "variants": [_row(c, report.notice) for c in report.checks],
     }
 

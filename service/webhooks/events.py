@@ -40,8 +40,21 @@ def wants(events: Collection[str], event_type: str) -> bool:
 
 
 def _subscriptions(session: Session) -> Sequence[WebhookSubscription]:
+    """Active subscriptions whose key still works: a revoked or expired key hears nothing."""
+    from service.accounts.models import ApiKey
+
+    now = utcnow()
+    key_works = sa.or_(
+        WebhookSubscription.key_id.is_(None),
+        sa.and_(
+            ApiKey.revoked_at.is_(None),
+            sa.or_(ApiKey.expires_at.is_(None), ApiKey.expires_at > now),
+        ),
+    )
     return session.scalars(
-        sa.select(WebhookSubscription).where(WebhookSubscription.active.is_(True))
+        sa.select(WebhookSubscription)
+        .outerjoin(ApiKey, ApiKey.id == WebhookSubscription.key_id)
+        .where(WebhookSubscription.active.is_(True), key_works)
     ).all()
 
 

@@ -82,6 +82,7 @@ class Fault:
     remaining: int | None = None  # the next k requests; None: no limit
     fraction: float = 1.0  # the share of requests it hits (seeded random)
     until: float | None = None  # time.monotonic() after which it no longer hits (an outage)
+    lasting: float | None = None  # an outage this long from the first request it hits
 
 
 @dataclass
@@ -141,9 +142,9 @@ class FakeTwilio:
         self.faults.append(Fault(status=status, code=code, fraction=fraction))
 
     def fail_for(self, seconds: float, *, status: int, code: int | None = None) -> None:
-        """Answer every request with this error for the next `seconds` (an outage), then recover."""
-        until = time.monotonic() + seconds
-        self.faults.append(Fault(status=status, code=code, until=until))
+        """Answer every request with this error for `seconds` from the next request (an outage),
+        then recover."""
+        self.faults.append(Fault(status=status, code=code, lasting=seconds))
 
     def delay_next(self, count: int, seconds: float) -> None:
         """Wait `seconds` before answering the next `count` requests (to trigger timeouts)."""
@@ -154,6 +155,8 @@ class FakeTwilio:
             for fault in self.faults:
                 if fault.remaining is not None and fault.remaining <= 0:
                     continue
+                if fault.lasting is not None and fault.until is None:
+                    fault.until = time.monotonic() + fault.lasting
                 if fault.until is not None and time.monotonic() >= fault.until:
                     continue
                 if fault.fraction < 1.0 and self._random.random() >= fault.fraction:
@@ -170,7 +173,9 @@ class FakeTwilio:
             if self._stopping or await request.is_disconnected():
                 return False
             await asyncio.sleep(min(left, 0.02))
-        return True
+        # Once more at the end: on a starved machine the last nap can end long after the
+        # client gave up, and a request whose client is gone is not accepted.
+        return not (self._stopping or await request.is_disconnected())
 
     def _authorised(self, request: Request, account_sid: str) -> bool:
         expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()

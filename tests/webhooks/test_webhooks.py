@@ -270,3 +270,25 @@ def test_a_subscription_is_refused_with_every_problem_at_once(var_dir: Path) -> 
     assert "private" in problems[0]["message"] and "unknown 'x'" in problems[1]["message"]
     assert "reports:read" in problems[2]["message"]
     assert check_url("https://8.8.8.8/hook", allow_private=False) == "https://8.8.8.8/hook"
+
+
+def test_a_revoked_key_s_subscriptions_hear_nothing_more(var_dir: Path) -> None:
+    from service.accounts.keys import find_key, revoke_key
+    from service.webhooks.events import emit
+
+    client = TestClient(app)
+    secret = api_key(get_engine(), "notices:read")
+    subscribe(client, bearer(secret), "https://8.8.8.8/hook", ["notice.*"])
+
+    def queued() -> int:
+        with session_scope() as session:
+            emit(session, "notice.sent", {"code": "X"}, mode="actual")
+            session.flush()
+            return int(session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)))
+
+    assert queued() == 1
+    with session_scope() as session:
+        key = find_key(session, secret[:16])
+        assert key is not None
+        revoke_key(session, key, actor="test", source="test")
+    assert queued() == 1  # nothing new for the revoked key's subscription
