@@ -50,6 +50,9 @@ class Progress:
     # Channels whose provider is failing while deliveries of this notice wait for it: since when
     # (service.delivery.circuits), e.g. "waiting for the SMS provider since 03:12".
     waiting: dict[str, datetime] = field(default_factory=dict)
+    # Whether planning has finished (the notice's planned_at). Right after a send nothing is
+    # planned yet: 0 deliveries then means "not started", not "all done".
+    planned: bool = True
 
     def waiting_lines(self, timezone: str) -> list[str]:
         """'waiting for the SMS provider since 03:12', one per channel waiting, in local time."""
@@ -62,7 +65,9 @@ class Progress:
 
     @property
     def done(self) -> bool:
-        """Whether nothing is waiting or in flight (every delivery is final)."""
+        """Whether planning is over and nothing is waiting or in flight (every delivery final)."""
+        if not self.planned and self.total == 0:
+            return False
         return all(self.overall[s] == 0 for s in OPEN)
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +91,10 @@ class Progress:
 
 def progress(session: Session, notice_id: int) -> Progress:
     """Counts for one notice, in one grouped query (cheap enough to poll every second)."""
-    result = Progress(notice_id)
+    planned_at = session.scalar(
+        sa.select(NoticeRecord.planned_at).where(NoticeRecord.id == notice_id)
+    )
+    result = Progress(notice_id, planned=planned_at is not None)
     marked = Delivery.last_error.startswith(POSSIBLE_DUPLICATE, autoescape=True)
     rows = session.execute(
         sa.select(

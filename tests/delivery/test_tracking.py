@@ -25,6 +25,7 @@ from service.delivery.models import POSSIBLE_DUPLICATE, Delivery
 from service.delivery.tracking import not_reached, progress, recipient_history, report_csv
 from service.delivery.views import router
 from service.notices.models import NoticeRecord
+from service.notices.publish import mark_planned
 from service.recipients.areas import AreaMap, load_areas
 from service.recipients.models import RecipientRecord
 from service.store.database import make_engine, session_scope
@@ -109,6 +110,23 @@ def test_progress_counts_by_status_channel_language_and_audience(
     assert counts.by_language["ar"]["delivered"] == 1
     assert counts.by_audience["easy-read"] == {**counts.by_audience["easy-read"], "sending": 1}
     assert counts.to_dict()["by_audience"]["care-staff"]["total"] == 1
+    finish_all(engine)
+    with session_scope(engine) as session:
+        assert progress(session, record.id).done
+
+
+def test_a_notice_sent_but_not_yet_planned_is_not_done(
+    engine: Engine, library: ContentLibrary, areas: AreaMap
+) -> None:
+    """Right after a send nothing is planned: 0 deliveries is "not started", not "all done"."""
+    register(engine, *PEOPLE)
+    record, notice = publish(engine, library, notice_raw())
+    with session_scope(engine) as session:
+        before = progress(session, record.id)
+    assert before.total == 0 and not before.done and before.to_dict()["done"] is False
+    plan(engine, record, notice, library, areas)
+    with session_scope(engine) as session:
+        mark_planned(session, record.id)
     finish_all(engine)
     with session_scope(engine) as session:
         assert progress(session, record.id).done
