@@ -28,7 +28,6 @@ from service.config import Settings
 from service.delivery.fallback import fall_back
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
-from service.webhooks.events import emit_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +211,6 @@ def record_outcomes(
         )
         counts["retried"] = sum(1 for o, _ in retries if not o.deferred)
         counts["deferred"] = sum(1 for o, _ in retries if o.deferred)
-    # Webhooks (only when a subscription wants delivery events): sent and failed ones.
-    retried = {o.job.id for o, _ in retries}
-    emit_deliveries(session, [o.job.id for o in outcomes if o.job.id not in retried])
     return counts
 
 
