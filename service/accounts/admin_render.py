@@ -21,6 +21,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, StrictUndefined
 from markupsafe import Markup
 
+import service
 from service.accounts.csrf import FORM_MAX_BYTES, FORM_TYPE
 from service.accounts.pages import (
     DEFAULT_LANGUAGE,
@@ -38,7 +39,8 @@ from service.rendering.environment import gettext_callables
 from service.web.headers import CSP, style_source
 
 ADMIN_DOMAIN = "admin"
-SERVICE = Path(__file__).resolve().parents[1]
+# The service package itself (never a folder beside the project).
+SERVICE = Path(service.__file__).resolve().parent
 # Template name prefix -> folder: each domain keeps its own pages' templates.
 TEMPLATE_DIRS = {
     "admin": TEMPLATES_DIR / "admin",
