@@ -21,7 +21,7 @@ DATED_TESTS = [
     "tests/rendering/test_render_variants.py",
     "tests/api/test_app.py",
     "tests/notices",
-    "tests/variants",
+    "tests/variants/test_render_command.py",
     "tests/web/test_public_page.py",
     "tests/delivery/test_deliver_command.py",
     "tests/delivery/test_planning.py",

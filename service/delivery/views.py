@@ -133,7 +133,10 @@ async def progress_events(
         elif time.monotonic() - last_sent > KEEPALIVE_SECONDS:
             yield ": keep-alive\n\n"  # a comment: proxies must not close an idle stream
             last_sent = time.monotonic()
-        if counts.done and (counts.total or time.monotonic() - started > EMPTY_GRACE_SECONDS):
+        # A notice with no deliveries yet may still be planned (right after a send): give it a
+        # grace period; an empty one after that has nothing to wait for, planned or not.
+        empty_for_long = not counts.total and time.monotonic() - started > EMPTY_GRACE_SECONDS
+        if (counts.done and counts.total) or empty_for_long:
             # Tells the browser's EventSource not to reconnect.
             yield _event("done", data)
             return
