@@ -183,15 +183,15 @@ def test_a_receiver_gets_every_event_once_signed_and_retried_after_a_500(
             .where(WebhookDelivery.subscription_id == hook["id"])
         ).all()
     # Every event queued for the hook reached it; only the one answered 500 came twice.
-    assert len(queued) == len(set(queued)) >= 6
+    # The worker's own outcomes (delivery.sent) are not emitted yet (README "Not built yet"):
+    # delivery events come from the provider's callbacks.
+    assert len(queued) == len(set(queued)) >= 4
     assert set(ids) == set(queued)
     retried = [i for i in set(ids) if ids.count(i) > 1]
     assert [types[i] for i in retried] == ["notice.approved"]
     assert ids.count(retried[0]) == 2
     # Requests go out side by side, so their order is not the events' (README "Webhooks").
     assert sorted(types[i] for i in set(ids)) == [
-        "delivery.sent",
-        "delivery.sent",
         "notice.approved",
         "notice.draft_created",
         "notice.sent",
