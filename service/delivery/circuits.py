@@ -126,6 +126,21 @@ def note_results(
     or refused for good), else the temporary error.
     """
     now = utcnow()
+    if all(error is None for error in results):
+        # The usual case: every send answered and the circuit is already closed and clean.
+        # Nothing changes, so nothing is locked or written: otherwise every recording of every
+        # worker would queue for this one row (measured: the recordings of two workers on a
+        # busy machine took 0.3 s each, serialised on it).
+        quiet = session.execute(
+            sa.select(TransportCircuit.channel).where(
+                TransportCircuit.channel == channel,
+                TransportCircuit.state == CLOSED,
+                TransportCircuit.failures == 0,
+                TransportCircuit.last_error.is_(None),
+            )
+        ).first()
+        if quiet is not None:
+            return CircuitState(channel)
     row = _row(session, channel)
     answered = [i for i, error in enumerate(results) if error is None]
     trailing = [e for e in results[answered[-1] + 1 :] if e] if answered else list(results)

@@ -28,6 +28,7 @@ from service.config import Settings
 from service.delivery.fallback import fall_back
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
+from service.webhooks.events import delivery_subscriptions, emit_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -135,15 +136,27 @@ def record_outcomes(
     *,
     builder: MessageBuilder,
     retry: RetryPolicy,
+    hooks: bool = True,
 ) -> Counter[str]:
     """Write the outcomes of finished sends in one transaction; counts by kind.
 
     A temporary error is retried after a backoff unless that would pass the delivery's
     deadline (Job.give_up_at): then it fails and falls back, as a permanent error does at once.
+    `hooks` False: the caller knows no webhook subscription wants delivery events, so none is
+    looked for (every round trip here holds the worker's concurrency slots until the commit).
     """
     now = utcnow()
     counts: Counter[str] = Counter()
+    # Rows are locked in id order, whoever records: two workers recording the same delivery
+    # (a lease taken over) wait for each other rather than deadlock.
+    outcomes = sorted(outcomes, key=lambda o: o.job.id)
     sent = [(o.job, o.result) for o in outcomes if o.result is not None]
+    # Webhooks: events are written in this transaction, once per delivery that this
+    # transaction moves (sent, or failed for good); nothing more when nobody subscribed.
+    takers = delivery_subscriptions(session) if hooks else []
+    moved: list[int] = []
+    if sent and takers:
+        moved += _still_unsent(session, [job.id for job, _ in sent])
     if sent:
         ask_at = now + timedelta(seconds=builder.settings.reconcile_after_seconds)
         changed = session.execute(
@@ -190,7 +203,9 @@ def record_outcomes(
         delay = 0.0 if o.deferred else retry.delay(o.job.attempts + 1)
         late = o.job.give_up_at is not None and now + timedelta(seconds=delay) > o.job.give_up_at
         if o.permanent or late:
-            counts["failed"] += _fail(session, worker_id, o, builder)
+            if _fail(session, worker_id, o, builder):
+                counts["failed"] += 1
+                moved.append(o.job.id)
         else:
             retries.append((o, delay))
     if retries:
@@ -215,17 +230,43 @@ def record_outcomes(
         )
         counts["retried"] = sum(1 for o, _ in retries if not o.deferred)
         counts["deferred"] = sum(1 for o, _ in retries if o.deferred)
+    if takers:
+        emit_deliveries(session, moved, takers)
     return counts
+
+
+def _still_unsent(session: Session, ids: list[int]) -> list[int]:
+    """Which of these deliveries the sent-update below will move, locked until the commit.
+
+    A slow worker whose lease was taken over records its send too; only the first recording
+    moves the delivery to `sent`, so only that one is an event.
+    """
+    return list(
+        session.scalars(
+            sa.select(Delivery.id)
+            .where(
+                Delivery.id.in_(ids),
+                Delivery.status.in_(
+                    [DeliveryStatus.sending, DeliveryStatus.planned, DeliveryStatus.cancelled]
+                ),
+            )
+            .order_by(Delivery.id)
+            .with_for_update()
+        )
+    )
 
 
 def _fail(session: Session, worker_id: str, outcome: Outcome, builder: MessageBuilder) -> int:
     """Fail one delivery with its reason, then try the next channel; 1 if it was still ours."""
     delivery = session.scalars(
-        sa.select(Delivery).where(
+        sa.select(Delivery)
+        .where(
             Delivery.id == outcome.job.id,
             Delivery.lease_owner == worker_id,
             Delivery.status == DeliveryStatus.sending,
         )
+        # Locked: a worker claiming it after an expired lease cannot be overwritten below.
+        .with_for_update()
     ).first()
     if delivery is None:
         return 0

@@ -18,6 +18,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -26,12 +28,14 @@ from service.channels.base import TransportError
 from service.clock import as_utc, utcnow
 from service.config import Settings
 from service.content import ContentLibrary
+from service.delivery.dispatch import TokenBucket
 from service.delivery.models import Delivery, DeliveryStatus
 from service.delivery.receipts import apply_statuses
 
 logger = logging.getLogger(__name__)
 
 LEASE_SECONDS = 120.0  # a claim to ask about a message lasts this long
+ROUND_SECONDS = 1.0  # how often a worker looks for messages to ask about
 # (status, error code) from the provider; None: it does not know the message.
 Answer = tuple[str, str | None] | None
 Fetch = Callable[[str], Awaitable[Answer]]
@@ -122,3 +126,30 @@ async def ask_all(
 
     got = await asyncio.gather(*(one(i, p) for i, p in due))
     return [g for g in got if g is not None]
+
+
+async def reconcile_forever(
+    db: Callable[[Callable[[Session], Any]], Awaitable[Any]],
+    fetch: Fetch,
+    settings: Settings,
+    library: ContentLibrary,
+) -> None:
+    """A worker's reconciler: ask about due messages at `reconcile_rate_per_second`, for ever.
+
+    `db` runs a function with a session in its own transaction (the worker's database thread).
+    """
+    rate = settings.reconcile_rate_per_second
+    bucket = TokenBucket(rate)
+    batch = max(1, int(rate * ROUND_SECONDS))
+    apply = partial(apply_answers, library=library, settings=settings)
+    while True:
+        due: list[tuple[int, str]] = []
+        try:
+            due = await db(partial(claim_due, limit=batch))
+            if due:
+                answers = await ask_all(fetch, due, bucket.take)
+                await db(partial(apply, answers=answers))
+        except Exception:  # asked again once the claims' leases have passed
+            logger.exception("could not reconcile %d messages", len(due))
+        if len(due) < batch:
+            await asyncio.sleep(ROUND_SECONDS)

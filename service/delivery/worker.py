@@ -49,9 +49,10 @@ from service.delivery.leases import (
 )
 from service.delivery.messages import Job, MessageBuilder
 from service.delivery.receipts import apply_receipts
-from service.delivery.reconcile import Fetch, apply_answers, ask_all, claim_due
+from service.delivery.reconcile import reconcile_forever
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
+from service.webhooks.events import wants_delivery_events
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -61,7 +62,6 @@ IDLE_SECONDS = 0.1  # nap when nothing is due: the first message leaves well wit
 CHECK_SECONDS = 0.2  # how often claims are checked for cancellation or takeover
 RECORD_BATCH = 1000  # outcomes per recording transaction, at most
 RECORD_TRIES = 8  # attempts to record outcomes while the database is unavailable
-RECONCILE_SECONDS = 1.0  # how often to look for messages to ask the provider about
 
 
 @dataclass
@@ -75,7 +75,6 @@ class WorkerStats:
     dropped: int = 0  # claims cancelled or taken over before they were sent
     released: int = 0  # unsent claims given back at a clean stop
     receipts: int = 0  # provider receipts applied from the inbox
-    reconciled: int = 0  # messages still `sent` the provider was asked about and answered
 
 
 def run_worker(
@@ -138,6 +137,9 @@ class _Loop:
         self.pending: list[tuple[Outcome, asyncio.Future[None]]] = []
         self.circuits: dict[str, CircuitState] = {}  # as last read or written
         self.probes: dict[str, Job] = {}  # the probe this worker sends, per channel
+        # Whether a webhook subscription wants delivery events, as last read beside the
+        # circuits (every CHECK_SECONDS): when none does, recording asks nothing more.
+        self.hooks = True
 
     async def _db(self, pool: ThreadPoolExecutor, func: Callable[[Session], T]) -> T:
         def in_session() -> T:
@@ -175,7 +177,10 @@ class _Loop:
         ]
         fetch = getattr(transports.get(Channel.sms), "fetch_status", None)
         if fetch is not None:  # a provider that can be asked about its messages
-            helpers.append(asyncio.create_task(self._reconcile(fetch)))
+            asker = reconcile_forever(
+                partial(self._db, self.receipts), fetch, self.settings, self.builder.library
+            )
+            helpers.append(asyncio.create_task(asker))
         logger.info("worker %s started", self.worker_id)
         try:
             await self._claim_loop(once)
@@ -258,6 +263,7 @@ class _Loop:
         low_water = max(1, self.settings.worker_batch_size // 2)
         try:  # a worker that starts during an outage does not hammer the provider
             self.circuits = await self._db(self.claims, read_circuits)
+            self.hooks = await self._db(self.claims, wants_delivery_events)
         except Exception:
             logger.exception("worker %s could not read the circuits", self.worker_id)
         while not self.stopping.is_set():
@@ -394,7 +400,12 @@ class _Loop:
 
         def write(session: Session) -> tuple[Counter[str], list[CircuitState]]:
             counts = record_outcomes(
-                session, self.worker_id, outcomes, builder=self.builder, retry=self.retry
+                session,
+                self.worker_id,
+                outcomes,
+                builder=self.builder,
+                retry=self.retry,
+                hooks=self.hooks,
             )
             states = [note_results(session, c, r, s) for c, r in answers.items()]
             return counts, states
@@ -433,28 +444,6 @@ class _Loop:
             if done.applied + done.waiting < limit:
                 await asyncio.sleep(CHECK_SECONDS)
 
-    async def _reconcile(self, fetch: Fetch) -> None:
-        """Ask the provider about messages still `sent` long after, at a bounded rate."""
-        rate = self.settings.reconcile_rate_per_second
-        bucket = TokenBucket(rate)
-        batch = max(1, int(rate * RECONCILE_SECONDS))
-        library, settings = self.builder.library, self.settings
-        while True:
-            try:
-                due = await self._db(self.receipts, partial(claim_due, limit=batch))
-                if due:
-                    answers = await ask_all(fetch, due, bucket.take)
-                    done = await self._db(
-                        self.receipts,
-                        partial(apply_answers, answers=answers, library=library, settings=settings),
-                    )
-                    self.stats.reconciled += done.answered
-            except Exception:  # asked again once the claims' leases have passed
-                logger.exception("worker %s could not reconcile messages", self.worker_id)
-                due = []
-            if len(due) < batch:
-                await asyncio.sleep(RECONCILE_SECONDS)
-
     async def _keep_leases(self) -> None:
         """Renew our leases, and drop claims that were cancelled or taken over."""
         renew_every = self.settings.worker_lease_seconds / 3
@@ -467,7 +456,7 @@ class _Loop:
             if renew:
                 last_renewal = started
             try:
-                ours, circuits = await self._db(
+                ours, circuits, self.hooks = await self._db(
                     self.claims, partial(self._check, [j.id for j in jobs], renew)
                 )
                 self.circuits = circuits
@@ -484,10 +473,10 @@ class _Loop:
 
     def _check(
         self, ids: list[int], renew: bool, session: Session
-    ) -> tuple[set[int], dict[str, CircuitState]]:
-        """Our claims still held (leases renewed when `renew`), and every transport's circuit."""
+    ) -> tuple[set[int], dict[str, CircuitState], bool]:
+        """Our claims still held (renewed when `renew`), the circuits, and whether hooks listen."""
         if renew:
             ours = renew_leases(session, self.worker_id, ids, self.settings.worker_lease_seconds)
         else:
             ours = still_ours(session, self.worker_id, ids)
-        return ours, read_circuits(session)
+        return ours, read_circuits(session), wants_delivery_events(session)

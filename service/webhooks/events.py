@@ -15,6 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+# Imported here, not inside a function: a delivery worker's first event would otherwise import
+# (and map) the accounts' models in its recording thread while its other threads run queries.
+from service.accounts.models import ApiKey
 from service.clock import utcnow
 from service.config import get_settings
 from service.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -41,8 +44,6 @@ def wants(events: Collection[str], event_type: str) -> bool:
 
 def _subscriptions(session: Session) -> Sequence[WebhookSubscription]:
     """Active subscriptions whose key still works: a revoked or expired key hears nothing."""
-    from service.accounts.models import ApiKey
-
     now = utcnow()
     key_works = sa.or_(
         WebhookSubscription.key_id.is_(None),
@@ -115,14 +116,31 @@ def emit_notice(session: Session, action: str, notice: Any, details: dict[str, A
     emit(session, action, data, mode=notice.mode)
 
 
-def emit_deliveries(session: Session, delivery_ids: Collection[int]) -> None:
-    """Each delivery's current status (sent, delivered, failed) as an event; no personal data."""
+def delivery_subscriptions(session: Session) -> list[WebhookSubscription]:
+    """The subscriptions that want some delivery event (usually none: one small query)."""
+    return [s for s in _subscriptions(session) if any(wants(s.events, t) for t in DELIVERY_EVENTS)]
+
+
+def wants_delivery_events(session: Session) -> bool:
+    """Whether any subscription wants a delivery event (workers check this beside circuits)."""
+    return bool(delivery_subscriptions(session))
+
+
+def emit_deliveries(
+    session: Session,
+    delivery_ids: Collection[int],
+    subscriptions: Sequence[WebhookSubscription] | None = None,
+) -> None:
+    """Each delivery's current status (sent, delivered, failed) as an event; no personal data.
+
+    The caller makes sure each id's change happened in this transaction (once per delivery);
+    `subscriptions` saves the query when it already has `delivery_subscriptions`.
+    """
     if not delivery_ids:
         return
-    subscriptions = [
-        s for s in _subscriptions(session) if any(wants(s.events, t) for t in DELIVERY_EVENTS)
-    ]
-    if not subscriptions:  # the usual case: one small query per recorded batch
+    if subscriptions is None:
+        subscriptions = delivery_subscriptions(session)
+    if not subscriptions:
         return
     from service.delivery.models import Delivery
     from service.notices.models import NoticeRecord
@@ -130,7 +148,8 @@ def emit_deliveries(session: Session, delivery_ids: Collection[int]) -> None:
     rows = session.execute(
         sa.select(Delivery, NoticeRecord.code, NoticeRecord.mode)
         .join(NoticeRecord, NoticeRecord.id == Delivery.notice_id)
-        .where(Delivery.id.in_(list(delivery_ids)))
+        .where(Delivery.id.in_(sorted(delivery_ids)))
+        .order_by(Delivery.id)
     ).all()
     for delivery, code, mode in rows:
         event_type = f"delivery.{delivery.status}"

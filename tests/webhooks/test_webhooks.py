@@ -183,15 +183,15 @@ def test_a_receiver_gets_every_event_once_signed_and_retried_after_a_500(
             .where(WebhookDelivery.subscription_id == hook["id"])
         ).all()
     # Every event queued for the hook reached it; only the one answered 500 came twice.
-    # The worker's own outcomes (delivery.sent) are not emitted yet (README "Not built yet"):
-    # delivery events come from the provider's callbacks.
-    assert len(queued) == len(set(queued)) >= 4
+    assert len(queued) == len(set(queued)) == 6
     assert set(ids) == set(queued)
     retried = [i for i in set(ids) if ids.count(i) > 1]
     assert [types[i] for i in retried] == ["notice.approved"]
     assert ids.count(retried[0]) == 2
     # Requests go out side by side, so their order is not the events' (README "Webhooks").
     assert sorted(types[i] for i in set(ids)) == [
+        "delivery.sent",  # the worker recorded each person's SMS: one event each
+        "delivery.sent",
         "notice.approved",
         "notice.draft_created",
         "notice.sent",
@@ -199,6 +199,10 @@ def test_a_receiver_gets_every_event_once_signed_and_retried_after_a_500(
     ]
     first = json.loads(next(b for h, b in to_hook if types[h["webhook-id"]] == "notice.sent"))
     assert first["data"]["code"] == code and first["data"]["status"] == "sent"
+    sent = [json.loads(b)["data"] for h, b in to_hook if types[h["webhook-id"]] == "delivery.sent"]
+    assert len({d["delivery_id"] for d in sent}) == 2
+    assert all((d["notice_code"], d["channel"], d["attempts"]) == (code, "sms", 1) for d in sent)
+    assert not any(k in d for d in sent for k in ("address", "name", "phone"))  # no personal data
     # A test key's subscription hears nothing of an actual notice; 410 is not retried.
     assert not [p for p, _, _ in got.requests if p == "/test-only"]
     assert [p for p, _, _ in got.requests].count("/gone") == 1
