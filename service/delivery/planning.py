@@ -134,7 +134,10 @@ def plan_recipients(
     envelope = notice.envelope
     wanted = set(envelope.audiences)
     seen: set[tuple[str, str]] = set()
-    for recipient_id, recipient in select_recipients(session, envelope.areas, envelope.mode, areas):
+    reached = select_recipients(
+        session, envelope.areas, envelope.mode, areas, audiences=envelope.audiences
+    )
+    for recipient_id, recipient in reached:
         theirs = tuple(a for a in recipient.audiences if a in wanted)
         if not theirs:
             continue
@@ -172,23 +175,40 @@ def preview_plan(
     """
     preview = PlanPreview()
     for planned in plan_recipients(session, notice, library, areas):
-        if planned is None:
-            preview.merged_duplicates += 1
-            continue
-        preview.recipients += 1
-        preview.left_out.update(planned.left_out)
-        if planned.unreachable is not None:
-            preview.unreachable.append(planned.unreachable)
-            continue
-        a = cast(Assignment, planned.assignment)
-        preview.messages += 1
-        preview.by_channel[a.channel.value] += 1
-        preview.by_language[a.key.language] += 1
-        preview.by_audience[a.audience.id] += 1
-        preview.by_variant[a.key] += 1
-        preview.with_fallback += planned.fallbacks > 0
+        tally(preview, planned)
     preview.canaries = plan_canaries(session, notice, library)
-    # Each SMS variant is rendered once, with the link it will carry.
+    return finish_preview(preview, notice, library, settings, public_url=public_url)
+
+
+def tally(preview: PlanPreview, planned: Planned | None) -> None:
+    """Count one planned recipient (None: merged into an earlier one) into `preview`."""
+    if planned is None:
+        preview.merged_duplicates += 1
+        return
+    preview.recipients += 1
+    preview.left_out.update(planned.left_out)
+    if planned.unreachable is not None:
+        preview.unreachable.append(planned.unreachable)
+        return
+    a = cast(Assignment, planned.assignment)
+    preview.messages += 1
+    preview.by_channel[a.channel.value] += 1
+    preview.by_language[a.key.language] += 1
+    preview.by_audience[a.audience.id] += 1
+    preview.by_variant[a.key] += 1
+    preview.with_fallback += planned.fallbacks > 0
+
+
+def finish_preview(
+    preview: PlanPreview,
+    notice: Notice,
+    library: ContentLibrary,
+    settings: Settings,
+    *,
+    public_url: str,
+) -> PlanPreview:
+    """Add SMS segments and cost to the counts: each SMS variant rendered once, with its link."""
+    preview.sms_segments = 0
     for key, count in preview.by_variant.items():
         if key.channel == Channel.sms:
             url = variant_url(public_url, key)
@@ -269,11 +289,14 @@ def plan_deliveries(
     source: str = "planner",
     batch_size: int = BATCH_SIZE,
     batch_seconds: float = BATCH_MAX_SECONDS,
+    preview: PlanPreview | None = None,
 ) -> PlanSummary:
     """Insert the notice's deliveries in committed batches, so workers start on the first.
 
     Idempotent: a row that exists (same notice, recipient and channel) is left alone, so
-    planning again after a crash completes the plan without duplicating anything.
+    planning again after a crash completes the plan without duplicating anything. Given a
+    `preview`, the same pass counts into it (finish it with finish_preview), so a caller that
+    shows the plan never reads the register twice.
     """
     from service.audit.service import record
 
@@ -306,6 +329,8 @@ def plan_deliveries(
         batch: list[dict[str, Any]] = []
         batch_started, now = time.perf_counter(), utcnow()
         for planned in plan_recipients(reader, notice, library, areas):
+            if preview is not None:
+                tally(preview, planned)
             if planned is None:
                 summary.merged_duplicates += 1
                 continue
@@ -324,7 +349,10 @@ def plan_deliveries(
                 batch, batch_started, now = [], time.perf_counter(), utcnow()
         if pending is not None:
             pending.result()
-        for canary in plan_canaries(reader, notice, library):
+        canaries = plan_canaries(reader, notice, library)
+        if preview is not None:
+            preview.canaries = canaries
+        for canary in canaries:
             summary.canaries += 1
             batch.append(_canary_row(notice_record.id, canary, now))
         if batch and not summary.cancelled:
