@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from babel import Locale
 from sqlalchemy.orm import Session
 
 from service.audiences.schemas import Register, Role
@@ -24,6 +25,7 @@ from service.notices.models import NoticeRecord
 from service.notices.publish import load_stored_notice
 from service.notices.schemas import Channel
 from service.notices.service import Notice
+from service.rendering.catalogs import load_catalog
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
 from service.variants.plan import variant_key
@@ -77,6 +79,19 @@ class MessageBuilder:
         self._segment_counts: dict[str, int] = {}
         self._variants: dict[tuple[int, VariantKey], RenderedVariant] = {}
         self._pdfs: dict[tuple[int, VariantKey], Attachment] = {}
+
+    def warm_up(self) -> None:
+        """Load every catalog and compile every message template, once, at the worker's start.
+
+        Otherwise the first claim of a new notice pays for them (seconds on a busy machine)
+        before its first message can leave.
+        """
+        for code, language in self.library.languages.items():
+            load_catalog(self.library.locales_dir, code)
+            _ = Locale.parse(language.babel_locale).days  # babel's locale data (dates)
+        env = self.library.environment
+        for name in env.list_templates(extensions=["j2"]):
+            env.get_template(name)
 
     def notice(self, session: Session, notice_id: int) -> tuple[Notice, str]:
         """The validated notice and its public code (raises if the stored notice is unusable)."""

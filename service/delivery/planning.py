@@ -60,7 +60,7 @@ from service.notices.schemas import Channel
 from service.notices.service import Notice
 from service.recipients.areas import AreaMap
 from service.recipients.schemas import Recipient
-from service.recipients.service import recipient_key, select_recipients
+from service.recipients.service import recipient_keys, select_recipients
 from service.rendering.schemas import VariantKey
 from service.rendering.service import render_variant
 
@@ -123,8 +123,28 @@ class PlanSummary:
     seconds: float = 0.0
 
 
-def _address_key(assignment: Assignment) -> tuple[str, str]:
-    return assignment.channel.value, assignment.address.strip().lower()
+@dataclass(frozen=True)
+class _Choice:
+    """What assign() decides for one combination of audiences, languages and kinds of address.
+
+    Worked out once per combination (a register has few), not once per person.
+    """
+
+    profile: AudienceProfile
+    language: str
+    routes: tuple[tuple[Channel, AudienceProfile, VariantKey], ...]  # first choice, fallbacks
+    reason: str | None  # why nobody can be reached, when there is no route
+
+
+def _choose(recipient: Recipient, notice: Notice, library: ContentLibrary) -> _Choice:
+    assignments, problem = assign(recipient, notice, library)
+    if not assignments:
+        profile = deciding_profile(recipient, library)
+        language = choose_language(recipient, profile, notice)
+        return _Choice(profile, language, (), problem.reason if problem else None)
+    first = assignments[0]
+    routes = tuple((a.channel, a.audience, a.key) for a in assignments)
+    return _Choice(first.audience, first.key.language, routes, None)
 
 
 def plan_recipients(
@@ -134,6 +154,7 @@ def plan_recipients(
     envelope = notice.envelope
     wanted = set(envelope.audiences)
     seen: set[tuple[str, str]] = set()
+    choices: dict[tuple[Any, ...], _Choice] = {}
     reached = select_recipients(
         session, envelope.areas, envelope.mode, areas, audiences=envelope.audiences
     )
@@ -144,20 +165,29 @@ def plan_recipients(
         left_out = tuple(a for a in recipient.audiences if a not in wanted)
         if left_out:
             recipient = replace(recipient, audiences=theirs)
-        assignments, problem = assign(recipient, notice, library)
-        if not assignments:
-            profile = deciding_profile(recipient, library)
-            language = choose_language(recipient, profile, notice)
-            yield Planned(recipient_id, recipient, None, problem, 0, profile, language, left_out)
+        # assign() depends only on these (and the notice): the same key, the same choice.
+        key = (theirs, recipient.languages, bool(recipient.phone), bool(recipient.email))
+        choice = choices.get(key)
+        if choice is None:
+            choice = choices[key] = _choose(recipient, notice, library)
+        if not choice.routes:
+            problem = Unreachable(recipient, cast(str, choice.reason))
+            yield Planned(
+                recipient_id, recipient, None, problem, 0, choice.profile, choice.language, left_out
+            )
             continue
-        first = assignments[0]
-        if _address_key(first) in seen:
+        channel, profile, variant = choice.routes[0]
+        address = cast(str, recipient.phone if channel == Channel.sms else recipient.email)
+        address_key = (channel.value, address.strip().lower())
+        if address_key in seen:
             yield None
             continue
-        seen.add(_address_key(first))
-        fallbacks = len(assignments) - 1
-        profile, language = first.audience, first.key.language
-        yield Planned(recipient_id, recipient, first, None, fallbacks, profile, language, left_out)
+        seen.add(address_key)
+        first = Assignment(recipient, channel, address, profile, variant)
+        fallbacks = len(choice.routes) - 1
+        yield Planned(
+            recipient_id, recipient, first, None, fallbacks, profile, choice.language, left_out
+        )
 
 
 def preview_plan(
@@ -218,13 +248,15 @@ def finish_preview(
     return preview
 
 
-def _row(notice_id: int, planned: Planned, secret: str, now: datetime) -> dict[str, Any]:
+def _row(
+    notice_id: int, planned: Planned, keys: Callable[[int], str], now: datetime
+) -> dict[str, Any]:
     """The deliveries row for one planned recipient (a Core insert: every key in every row)."""
     a, problem = planned.assignment, planned.unreachable
     return {
         "notice_id": notice_id,
         "recipient_id": planned.recipient_id,
-        "recipient_key": recipient_key(secret, planned.recipient_id),
+        "recipient_key": keys(planned.recipient_id),
         "channel": a.channel.value if a else UNREACHABLE_CHANNEL,
         "address": a.address if a else None,
         "language": planned.language,
@@ -302,6 +334,7 @@ def plan_deliveries(
 
     started = time.perf_counter()
     summary = PlanSummary(notice_id=notice_record.id)
+    keys = recipient_keys(settings.secret_key)
 
     def write(rows: list[dict[str, Any]]) -> None:
         with session_factory() as writer, writer.begin():
@@ -336,7 +369,7 @@ def plan_deliveries(
                 continue
             summary.recipients += 1
             summary.unreachable += planned.unreachable is not None
-            batch.append(_row(notice_record.id, planned, settings.secret_key, now))
+            batch.append(_row(notice_record.id, planned, keys, now))
             if len(batch) >= batch_size or time.perf_counter() - batch_started >= batch_seconds:
                 if pending is not None:
                     pending.result()

@@ -174,6 +174,10 @@ class _Loop:
             asyncio.create_task(self._watch_stop()),
             asyncio.create_task(self._apply_receipts()),
         ]
+        try:  # before it says it has started: its first claim then builds at full speed
+            await asyncio.get_running_loop().run_in_executor(self.claims, self.builder.warm_up)
+        except Exception:  # rendered when needed instead; a broken template fails its jobs
+            logger.exception("worker %s could not load the templates", self.worker_id)
         logger.info("worker %s started", self.worker_id)
         try:
             await self._claim_loop(once)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +26,18 @@ def recipient_key(secret: str, recipient_id: int) -> str:
     return hmac.new(
         secret.encode(), f"recipient:{recipient_id}".encode(), hashlib.sha256
     ).hexdigest()
+
+
+def recipient_keys(secret: str) -> Callable[[int], str]:
+    """recipient_key with the secret set up once: many keys, each the same as recipient_key's."""
+    keyed = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+    def key(recipient_id: int) -> str:
+        mac = keyed.copy()
+        mac.update(f"recipient:{recipient_id}".encode())
+        return mac.hexdigest()
+
+    return key
 
 
 def to_recipient(row: RecipientRecord) -> Recipient:
@@ -124,7 +136,8 @@ def select_recipients(
         .execution_options(yield_per=batch_size)
     )
     exercise_only = mode != Mode.actual
-    for row in session.execute(query):
+    # On the session's connection, as Core: rows come back as plain tuples, no ORM loading.
+    for row in session.connection().execute(query):
         rid, name, phone, email, external_id, langs, auds, row_areas, groups = row
         if covered.isdisjoint(split_codes(row_areas)):
             continue

@@ -159,3 +159,12 @@ def test_languages_and_groups_come_back_in_their_stored_order(
     assert sorted(people) == ["Person 1", "Person 4"]
     assert people["Person 1"].languages == ("ar", "sv")
     assert people["Person 4"].groups == (EXERCISE_GROUP, "brandkår")
+
+
+def test_keys_made_in_bulk_equal_the_single_key() -> None:
+    from service.recipients.service import recipient_key, recipient_keys
+
+    keys = recipient_keys("test-secret")
+    assert [keys(i) for i in (1, 2, 99_999)] == [
+        recipient_key("test-secret", i) for i in (1, 2, 99_999)
+    ]
