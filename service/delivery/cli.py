@@ -44,6 +44,7 @@ def deliver(
 ) -> None:
     """Publish a notice and plan its deliveries to the register; workers send them."""
     from service.delivery import deliver_command as steps
+    from service.delivery.planning import PlanPreview
     from service.delivery.tracking import progress
     from service.notices.publish import DuplicateNotice, find_by_code
     from service.store.database import session_scope
@@ -53,7 +54,7 @@ def deliver(
     settings = get_settings()
     raw, notice = valid_notice(notice_file)
     upgrade(settings.effective_database_url)
-    seen = steps.prepare(notice, raw, library, settings)
+    seen = steps.prepare(notice, raw, library, settings, full_plan=dry_run)
     if seen.duplicate_of is not None and not new:
         typer.echo(f"error: {DuplicateNotice(seen.duplicate_of)}; nothing was sent.", err=True)
         typer.echo(
@@ -72,9 +73,10 @@ def deliver(
         )
     if len(failed) > MAX_FAILURES_SHOWN:
         typer.echo(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed checks")
-    steps.describe_preview(seen.plan, typer.echo)
+    if seen.plan is not None:
+        steps.describe_preview(seen.plan, typer.echo)
     typer.echo(f"will be published at {seen.url}")
-    nobody = seen.plan.recipients == 0
+    nobody = not seen.reaches_anybody
     if nobody:
         typer.echo(
             "WARNING this notice reaches nobody: no active person in the register lives in "
@@ -93,10 +95,16 @@ def deliver(
             "publish the public page anyway"
         )
         raise typer.Exit(EXIT_FAILED_CHECKS)
+    # The plan is counted while it is written (one pass over the register, so the first
+    # messages leave at once) and shown right after.
+    plan = PlanPreview()
     try:
-        code, summary = steps.publish_and_plan(notice, raw, library, settings, actor, repeat=new)
+        code, summary = steps.publish_and_plan(
+            notice, raw, library, settings, actor, repeat=new, preview=plan
+        )
     except DuplicateNotice as exc:  # published by someone else since the preview
         raise fail_input(f"{exc}; nothing was sent") from None
+    steps.describe_preview(plan, typer.echo)
     if code != seen.code:
         typer.echo(f"note: {seen.code} was taken meanwhile; the links carry {code} instead")
     typer.echo(

@@ -21,7 +21,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from service.channels.base import SendResult, Transport, TransportError
+from service.channels.base import OutgoingMessage, SendResult, Transport, TransportError
 from service.channels.status import DELIVERY_RECEIPTS, record_sent_many
 from service.clock import utcnow
 from service.config import Settings
@@ -96,14 +96,20 @@ def _note(job: Job, error: str | None) -> str | None:
     return f"{POSSIBLE_DUPLICATE}; {error}" if error else POSSIBLE_DUPLICATE
 
 
-async def send_job(transport: Transport | None, job: Job) -> Outcome:
-    """Hand one message to its transport; every failure becomes an Outcome, never an exception."""
-    if job.message is None:
+async def send_job(
+    transport: Transport | None, job: Job, message: OutgoingMessage | None = None
+) -> Outcome:
+    """Hand one message to its transport; every failure becomes an Outcome, never an exception.
+
+    `message` replaces the job's own (the same message with its PDF attached).
+    """
+    message = message or job.message
+    if message is None:
         return Outcome(job, error=job.problem or "nothing to send", permanent=True)
     if transport is None:
         return Outcome(job, error=f"no transport sends {job.channel!r}", permanent=True)
     try:
-        return Outcome(job, result=await transport.send(job.message))
+        return Outcome(job, result=await transport.send(message))
     except TransportError as exc:
         return Outcome(job, error=str(exc), permanent=exc.permanent)
     except Exception as exc:  # a transport bug must not kill the worker; retried, then failed

@@ -4,7 +4,7 @@ Self-contained (one column and one index on deliveries), so it can be re-chained
 branch's migration. SMS already `sent` through Twilio are asked about from the start.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
