@@ -72,6 +72,10 @@ def test_a_secret_is_stored_sealed_under_a_key_generated_into_var(
     with session_scope(engine) as session, pytest.raises(SecretKeyMissing):
         # Not a new key over secrets sealed under a lost one.
         box_key(other, session, create=True)
+    with session_scope(engine) as session, pytest.raises(SecretKeyMissing, match="no key"):
+        create_subscription(  # the API answers 503 webhook-key-missing with this message
+            session, OWNER, other, url="https://8.8.8.8/hook", events=["notice.*"]
+        )
     assert not key_file(other).exists()
 
 

@@ -1,11 +1,11 @@
 """Webhook signing secrets stored encrypted: room in the column for the sealed form.
 
-The secrets themselves are sealed by the service, which holds the key (migrations do not):
-`klarvarsel webhooks seal-secrets`, or the webhook sender when it starts, seals any secret
-still stored as given. Self-contained (one column of its own table), so it can be re-chained.
+The secrets themselves are sealed by the service, which holds the key (migrations do not): the
+webhook sender, when it starts, seals any secret still stored as given. Self-contained (one
+column of its own table), so it can be re-chained.
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0013
 Create Date: 2026-12-03
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0011"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
