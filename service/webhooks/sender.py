@@ -149,7 +149,9 @@ class _ServerNameAdapter(HTTPAdapter):
 
 
 @contextmanager
-def _pinned_session(http: requests.Session, url: str) -> Iterator[requests.Session]:
+def _pinned_session(
+    http: requests.Session, url: str, settings: Settings
+) -> Iterator[requests.Session]:
     """`http` for plain HTTP; for HTTPS a session whose TLS names the URL's host."""
     parts = urlsplit(url)
     if parts.scheme != "https":
@@ -157,6 +159,8 @@ def _pinned_session(http: requests.Session, url: str) -> Iterator[requests.Sessi
         return
     with requests.Session() as session:
         session.trust_env = False
+        if settings.webhook_ca_bundle is not None:
+            session.verify = str(settings.webhook_ca_bundle)
         session.mount("https://", _ServerNameAdapter(parts.hostname or ""))
         yield session
 
@@ -190,7 +194,7 @@ def send(job: Job, settings: Settings, http: requests.Session) -> Result:
         **signed_headers(secret, job.message_id, stamp, job.body),
     }
     try:
-        with _pinned_session(http, job.url) as session:
+        with _pinned_session(http, job.url, settings) as session:
             response = session.post(
                 target,
                 data=job.body,

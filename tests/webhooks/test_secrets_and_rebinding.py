@@ -190,3 +190,115 @@ def test_a_missing_key_is_a_retried_error_that_says_what_to_do(tmp_path: Path) -
     with requests.Session() as http:
         result = send(job, settings, http)
     assert not result.permanent and "KLARVARSEL_WEBHOOK_SECRETS_KEY" in (result.error or "")
+
+
+def _certificates(folder: Path, name: str) -> tuple[Path, Path, Path]:
+    """A CA, and a server certificate for `name` signed by it: (CA file, cert file, key file)."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def subject(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(subject("Test CA"))
+        .issuer_name(subject("Test CA"))
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject(name))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = (folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return paths
+
+
+def test_https_goes_to_the_checked_address_with_the_name_for_tls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The TLS server name and the certificate check use the name, the socket the address."""
+    import ssl
+
+    ca, cert, key = _certificates(tmp_path, "hook.rebind.test")
+    names: list[str | None] = []
+    got = _Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            got.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda _sock, name, _ctx: names.append(name)  # type: ignore[assignment,func-returns-value]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def rebinding(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "hook.rebind.test":
+            return real(host, *args, **kwargs)
+        asked.append(host)
+        return real("127.0.0.1" if len(asked) == 1 else "192.0.2.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    job = Job(
+        delivery_id=1,
+        attempts=0,
+        give_up_at=utcnow() + timedelta(hours=1),
+        url=f"https://hook.rebind.test:{port}/hook",
+        secret=new_secret(),
+        message_id="msg_tls",
+        body=b"{}",
+    )
+    try:
+        with requests.Session() as http:
+            trusted = _settings(tmp_path, webhook_ca_bundle=ca, webhook_timeout_seconds=5.0)
+            result = send(job, trusted, http)
+            assert (result.status_code, result.error) == (204, None), result.error
+            assert names == ["hook.rebind.test"] and asked == ["hook.rebind.test"]
+            assert got.requests[0][0]["host"] == f"hook.rebind.test:{port}"
+            asked.clear()  # a new request resolves anew; a CA the receiver is not signed by:
+            untrusted = send(job, _settings(tmp_path, webhook_timeout_seconds=5.0), http)
+            assert untrusted.status_code is None and "SSL" in (untrusted.error or "")
+    finally:
+        server.shutdown()
+        server.server_close()
