@@ -48,6 +48,7 @@ def _page(browser: Browser, served: tuple[str, StaffSite], role: Role) -> Page:
     url, site = served
     cookie, _csrf = site.session_cookie(role)
     context = browser.new_context(java_script_enabled=False)  # the forms work without it
+    context.set_default_timeout(90_000)  # a machine shared with other test runs can be slow
     context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": url}])
     return context.new_page()
 
