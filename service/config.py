@@ -215,6 +215,15 @@ class Settings(BaseSettings):
         False,
         description="allow webhook URLs on loopback and private networks (tests, an intranet)",
     )
+    webhook_secrets_key: str = Field(
+        "",
+        max_length=100,
+        description="base64 of 32 bytes that seals the webhook signing secrets at rest; empty: "
+        "a key generated into var/webhook-secrets.key",
+    )
+    webhook_ca_bundle: Path | None = Field(
+        None, description="CA certificates for https receivers (an intranet CA); default: public"
+    )
     webhook_timeout_seconds: float = Field(10.0, gt=0, le=60, description="per request")
     webhook_retry_hours: float = Field(
         24.0, gt=0, le=24 * 7, description="retries of one event stop this long after it"

@@ -69,7 +69,7 @@ class RunIn(BaseModel):
 
     script: str = Field(max_length=100, examples=["county-exercise-day"])
     start_at: AwareDatetime | None = None
-    speed: float = Field(1.0, gt=0, le=MAX_SPEED)
+    speed: float = Field(1.0, gt=0, le=MAX_SPEED, strict=True)  # strict: true is not 1
 
     model_config = {
         "json_schema_extra": {
@@ -85,7 +85,7 @@ class MoveIn(BaseModel):
     """A new T+0, or a shift in seconds (negative: earlier); the gaps stay."""
 
     to: AwareDatetime | None = None
-    by_seconds: float | None = Field(None, ge=-366 * 86400, le=366 * 86400)
+    by_seconds: float | None = Field(None, ge=-366 * 86400, le=366 * 86400, strict=True)
 
     model_config = {
         "json_schema_extra": {

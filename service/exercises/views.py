@@ -82,8 +82,8 @@ class ScheduleIn(BaseModel):
     name: str = Field(max_length=NAME_MAX_LENGTH)
     rule: str | None = Field(None, max_length=200, examples=["vma-quarterly"])
     at: AwareDatetime | None = None
-    grace_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600)
-    allow_failed_checks: bool = False
+    grace_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600, strict=True)
+    allow_failed_checks: bool = Field(False, strict=True)
     notice: dict[str, Any] = Field(description="the exercise or test alert, as a notice file")
 
     model_config = {"json_schema_extra": {"examples": [SCHEDULE_EXAMPLE]}}

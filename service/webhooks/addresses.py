@@ -2,7 +2,9 @@
 
 A URL that names (or resolves to) a loopback, private, link-local, multicast or reserved
 address is refused when the subscription is made, and again before every request, since a
-name can be pointed elsewhere later (DNS rebinding); redirects are never followed. Tests and an
+name can be pointed elsewhere later; the request then goes to the very address that was
+checked (resolved once, no second lookup: DNS rebinding), with the name as Host and TLS server
+name. Redirects are never followed. Tests and an
 intranet receiver set `KLARVARSEL_WEBHOOK_ALLOW_PRIVATE_ADDRESSES=true`.
 """
 
@@ -39,6 +41,17 @@ def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
         raise AddressRefused("url: must not carry a user name or password")
     if allow_private or not resolve:
         return url
+    checked_addresses(url, allow_private=False)
+    return url
+
+
+def checked_addresses(url: str, *, allow_private: bool) -> list[str]:
+    """The addresses the URL's host resolves to, once, each checked; AddressRefused otherwise.
+
+    The sender connects to one of these very addresses (see `pinned`), so a name that is
+    pointed elsewhere between the check and the connection (DNS rebinding) changes nothing.
+    """
+    parts = urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         found = socket.getaddrinfo(parts.hostname, port, proto=socket.IPPROTO_TCP)
@@ -46,10 +59,25 @@ def check_url(url: str, *, allow_private: bool, resolve: bool = True) -> str:
         raise AddressRefused(
             f"url: the host {parts.hostname!r} cannot be resolved ({exc})"
         ) from None
-    inside = sorted({str(info[4][0]) for info in found if _private(str(info[4][0]))})
-    if inside:
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
+    inside = sorted(a for a in addresses if _private(a))
+    if inside and not allow_private:
         raise AddressRefused(
             f"url: {parts.hostname} is a private, loopback or reserved address "
             f"({', '.join(inside)}); webhooks go to public addresses only"
         )
-    return url
+    if not addresses:
+        raise AddressRefused(f"url: the host {parts.hostname!r} has no address")
+    return addresses
+
+
+def pinned(url: str, address: str) -> tuple[str, str]:
+    """(the URL with its host replaced by the checked address, the Host header to send)."""
+    parts = urlsplit(url)
+    host = f"[{address}]" if ":" in address else address
+    netloc = host if parts.port is None else f"{host}:{parts.port}"
+    header = parts.hostname or ""
+    header = f"[{header}]" if ":" in header else header
+    if parts.port is not None:
+        header = f"{header}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), header

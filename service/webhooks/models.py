@@ -38,8 +38,8 @@ class WebhookSubscription(Base):
     owner: Mapped[str] = mapped_column(String(200))  # the audit name: key:<prefix> or an e-mail
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list[str]] = mapped_column(JSON)
-    # Standard Webhooks: whsec_ + base64 of the HMAC key; kept to sign, shown once to its owner.
-    secret: Mapped[str] = mapped_column(String(100))
+    # Standard Webhooks: whsec_ + base64 of the HMAC key, sealed (secret_box); shown once.
+    secret: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(String(200), default="")
     test_only: Mapped[bool] = mapped_column(Boolean, default=False)  # a test key's: no actual
     active: Mapped[bool] = mapped_column(Boolean, default=True)

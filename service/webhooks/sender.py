@@ -17,18 +17,23 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import sqlalchemy as sa
+from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session
 
 from service.clock import as_utc, utcnow
 from service.config import Settings
 from service.store.database import session_scope
-from service.webhooks.addresses import AddressRefused, check_url
+from service.webhooks.addresses import AddressRefused, check_url, checked_addresses, pinned
 from service.webhooks.models import (
     WebhookAttempt,
     WebhookDelivery,
@@ -36,6 +41,7 @@ from service.webhooks.models import (
     WebhookStatus,
     WebhookSubscription,
 )
+from service.webhooks.secret_box import SecretKeyMissing, seal_stored_secrets, unseal
 from service.webhooks.signing import headers as signed_headers
 
 logger = logging.getLogger(__name__)
@@ -130,6 +136,35 @@ def _retry_after(response: requests.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
+class _ServerNameAdapter(HTTPAdapter):
+    """Connects to an address but speaks TLS to the name: SNI and certificate check."""
+
+    def __init__(self, hostname: str) -> None:
+        self._hostname = hostname
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(server_hostname=self._hostname, assert_hostname=self._hostname)
+        super().init_poolmanager(*args, **kwargs)
+
+
+@contextmanager
+def _pinned_session(
+    http: requests.Session, url: str, settings: Settings
+) -> Iterator[requests.Session]:
+    """`http` for plain HTTP; for HTTPS a session whose TLS names the URL's host."""
+    parts = urlsplit(url)
+    if parts.scheme != "https":
+        yield http
+        return
+    with requests.Session() as session:
+        session.trust_env = False
+        if settings.webhook_ca_bundle is not None:
+            session.verify = str(settings.webhook_ca_bundle)
+        session.mount("https://", _ServerNameAdapter(parts.hostname or ""))
+        yield session
+
+
 def send(job: Job, settings: Settings, http: requests.Session) -> Result:
     """POST the event, signed; never follows a redirect."""
     started = time.monotonic()
@@ -138,25 +173,36 @@ def send(job: Job, settings: Settings, http: requests.Session) -> Result:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        # Again at send time: the name may point somewhere else since it was subscribed.
-        check_url(job.url, allow_private=settings.webhook_allow_private_addresses)
+        secret = unseal(job.secret, settings)
+    except SecretKeyMissing as exc:
+        return Result(None, str(exc)[:ERROR_MAX_LENGTH], took())  # retried: restore the key
+    try:
+        # Again at send time: the name may point somewhere else since it was subscribed. The
+        # request goes to the address checked here, never to a second lookup's answer.
+        address = checked_addresses(
+            check_url(job.url, allow_private=True, resolve=False),
+            allow_private=settings.webhook_allow_private_addresses,
+        )[0]
     except AddressRefused as exc:
         return Result(None, str(exc), took(), permanent=True)
+    target, host = pinned(job.url, address)
     stamp = int(utcnow().timestamp())
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "Klarvarsel-Webhooks/1",
-        **signed_headers(job.secret, job.message_id, stamp, job.body),
+        "Host": host,
+        **signed_headers(secret, job.message_id, stamp, job.body),
     }
     try:
-        response = http.post(
-            job.url,
-            data=job.body,
-            headers=headers,
-            timeout=settings.webhook_timeout_seconds,
-            allow_redirects=False,
-        )
-        response.close()
+        with _pinned_session(http, job.url, settings) as session:
+            response = session.post(
+                target,
+                data=job.body,
+                headers=headers,
+                timeout=settings.webhook_timeout_seconds,
+                allow_redirects=False,
+            )
+            response.close()
     except requests.Timeout:
         return Result(None, f"no answer within {settings.webhook_timeout_seconds:g} s", took())
     except requests.RequestException as exc:
@@ -237,6 +283,13 @@ def run_sender(settings: Settings, *, stop_event: threading.Event, once: bool = 
     """Send until stopped (or, with `once`, until nothing is due); how many were sent."""
     sender_id = new_sender_id()
     total = 0
+    try:
+        with session_scope() as session:
+            sealed = seal_stored_secrets(session, settings)
+        if sealed:
+            logger.info("sealed %d webhook secret(s) stored as given", sealed)
+    except SecretKeyMissing:
+        logger.exception("webhook secrets cannot be sealed; sending goes on, signing may fail")
     with requests.Session() as http:
         http.trust_env = False  # a proxy from the environment must not see our webhooks
         while not stop_event.is_set():

@@ -25,6 +25,7 @@ from service.webhooks.models import (
     WebhookStatus,
     WebhookSubscription,
 )
+from service.webhooks.secret_box import box_key, seal
 from service.webhooks.signing import new_secret
 
 MAX_SUBSCRIPTIONS_PER_OWNER = 20
@@ -88,7 +89,7 @@ def create_subscription(
         owner=owner.actor,
         url=url,
         events=sorted(set(events)),
-        secret=secret,
+        secret=seal(secret, box_key(settings, session, create=True)),
         description=description,
         test_only=owner.test_only,
         active=True,

@@ -24,6 +24,7 @@ from service.clock import as_utc
 from service.config import get_settings
 from service.webhooks.events import EVENT_TYPES
 from service.webhooks.models import WebhookDelivery, WebhookSubscription
+from service.webhooks.secret_box import SecretKeyMissing
 from service.webhooks.service import (
     Owner,
     SubscriptionInvalid,
@@ -132,7 +133,10 @@ def _missing(what: str) -> JSONResponse:
     operation_id="webhook_subscribe",
     status_code=201,
     response_model=CreatedSubscription,
-    responses={422: {"description": "the problems, all at once"}},
+    responses={
+        422: {"description": "the problems, all at once"},
+        503: {"description": "the key that seals the signing secrets is missing"},
+    },
 )
 def subscribe(
     body: NewSubscription, session: SessionDep, principal: NoticesRead, idempotent: Idempotent
@@ -159,6 +163,8 @@ def _subscribe(body: NewSubscription, session: Session, principal: Principal) ->
             str(exc),
             problems=located(exc.problems),
         )
+    except SecretKeyMissing as exc:  # a deployment problem the operator must fix, said plainly
+        return problem_response(503, "webhook-key-missing", "Webhook key missing", str(exc))
     created = CreatedSubscription(**_out(subscription), secret=secret)
     return json_response(created, 201, location=f"/api/v1/webhooks/{subscription.id}")
 

@@ -120,16 +120,17 @@ def test_a_schedule_is_added_paused_and_resumed_from_the_page(
     assert local_time(MARCH, "sv", "full") in schedule_row(resumed.text, "kvartalsprov")
     with session_scope(site.engine) as session:
         events = session.execute(
-            sa.select(AuditEvent.action, AuditEvent.actor).where(
+            sa.select(AuditEvent.action, AuditEvent.actor, AuditEvent.source).where(
                 AuditEvent.subject_type == "schedule",
                 AuditEvent.subject_id == str(schedule_id),
             )
         ).all()
-    assert [tuple(e) for e in events] == [
+    assert [tuple(e)[:2] for e in events] == [
         ("schedule.added", email_of(Role.approver)),
         ("schedule.paused", email_of(Role.approver)),
         ("schedule.resumed", email_of(Role.approver)),
     ]
+    assert all(e.source.split()[0] == "web" for e in events)  # the page, not the command line
 
 
 def test_an_exercise_is_started_compressed_paused_moved_resumed_and_cancelled(
@@ -169,6 +170,13 @@ def test_an_exercise_is_started_compressed_paused_moved_resumed_and_cancelled(
             tzinfo=None
         )
     assert "Övningen avbröts." in approver.post(f"{base}/cancel", data={"csrf_token": csrf}).text
+    with session_scope(site.engine) as session:
+        sources = session.scalars(
+            sa.select(AuditEvent.source).where(
+                AuditEvent.subject_type == "exercise_run", AuditEvent.subject_id == str(run_id)
+            )
+        ).all()
+    assert len(sources) == 5 and all(s.split()[0] == "web" for s in sources), sources
     report = approver.get(f"/exercises/reports/runs/{run_id}")
     assert report.status_code == 200 and "Inspel" in report.text
 
