@@ -160,8 +160,7 @@ def retry(
     actor: Annotated[str, typer.Option(help="who is retrying (for the audit log)")] = "cli",
 ) -> None:
     """Send again a notice's deliveries that failed for a temporary reason (after an outage)."""
-    from service.audit.service import record
-    from service.delivery.requeue import requeue_failed
+    from service.delivery.requeue import retry_failed
     from service.notices.publish import find_by_code
     from service.store.database import session_scope
 
@@ -169,16 +168,7 @@ def retry(
         stored = find_by_code(session, code)
         if stored is None:
             raise fail_input(f"no notice has the code {code!r}")
-        count = requeue_failed(session, stored, get_settings())
-        record(
-            session,
-            actor=actor,
-            action="deliveries.requeued",
-            subject_type="notice",
-            subject_id=stored.id,
-            source="cli",
-            details={"requeued": count},
-        )
+        count = retry_failed(session, stored, get_settings(), actor=actor, source="cli")
     typer.echo(
         f"re-queued {count} failed deliveries of {stored.code}; workers send them now"
         if count

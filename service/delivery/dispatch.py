@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from service.channels.base import OutgoingMessage, SendResult, Transport, TransportError
-from service.channels.status import record_sent_many
+from service.channels.status import DELIVERY_RECEIPTS, record_sent_many
 from service.clock import utcnow
 from service.config import Settings
 from service.delivery.fallback import fall_back
@@ -151,6 +151,7 @@ def record_outcomes(
     counts: Counter[str] = Counter()
     sent = [(o.job, o.result) for o in outcomes if o.result is not None]
     if sent:
+        ask_at = now + timedelta(seconds=builder.settings.reconcile_after_seconds)
         changed = session.execute(
             _SENT.values(
                 status=DeliveryStatus.sent,
@@ -159,6 +160,7 @@ def record_outcomes(
                 provider_id=sa.bindparam("b_provider"),
                 sent_at=now,
                 lease_expires_at=None,
+                reconcile_at=sa.bindparam("b_reconcile"),
                 # A worker whose lease ran out mid-send records without owning the claim: the
                 # marking the taker-over set stays, so the possible duplicate is still counted.
                 last_error=sa.case(
@@ -175,6 +177,8 @@ def record_outcomes(
                     "b_attempts": job.attempts + 1,
                     "b_provider": result.provider_id,
                     "b_note": _note(job, None),
+                    # Asked about later if no receipt comes (service.delivery.reconcile).
+                    "b_reconcile": ask_at if result.transport in DELIVERY_RECEIPTS else None,
                 }
                 for job, result in sent
             ],

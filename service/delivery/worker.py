@@ -49,6 +49,7 @@ from service.delivery.leases import (
 )
 from service.delivery.messages import Job, MessageBuilder, with_pdf
 from service.delivery.receipts import apply_receipts
+from service.delivery.reconcile import Fetch, apply_answers, ask_all, claim_due
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 
@@ -60,6 +61,7 @@ IDLE_SECONDS = 0.1  # nap when nothing is due: the first message leaves well wit
 CHECK_SECONDS = 0.2  # how often claims are checked for cancellation or takeover
 RECORD_BATCH = 1000  # outcomes per recording transaction, at most
 RECORD_TRIES = 8  # attempts to record outcomes while the database is unavailable
+RECONCILE_SECONDS = 1.0  # how often to look for messages to ask the provider about
 
 
 @dataclass
@@ -73,6 +75,7 @@ class WorkerStats:
     dropped: int = 0  # claims cancelled or taken over before they were sent
     released: int = 0  # unsent claims given back at a clean stop
     receipts: int = 0  # provider receipts applied from the inbox
+    reconciled: int = 0  # messages still `sent` the provider was asked about and answered
 
 
 def run_worker(
@@ -174,6 +177,9 @@ class _Loop:
             asyncio.create_task(self._watch_stop()),
             asyncio.create_task(self._apply_receipts()),
         ]
+        fetch = getattr(transports.get(Channel.sms), "fetch_status", None)
+        if fetch is not None:  # a provider that can be asked about its messages
+            helpers.append(asyncio.create_task(self._reconcile(fetch)))
         try:  # before it says it has started: its first claim then builds at full speed
             await asyncio.get_running_loop().run_in_executor(self.claims, self.builder.warm_up)
         except Exception:  # rendered when needed instead; a broken template fails its jobs
@@ -468,6 +474,28 @@ class _Loop:
             self.stats.receipts += done.applied
             if done.applied + done.waiting < limit:
                 await asyncio.sleep(CHECK_SECONDS)
+
+    async def _reconcile(self, fetch: Fetch) -> None:
+        """Ask the provider about messages still `sent` long after, at a bounded rate."""
+        rate = self.settings.reconcile_rate_per_second
+        bucket = TokenBucket(rate)
+        batch = max(1, int(rate * RECONCILE_SECONDS))
+        library, settings = self.builder.library, self.settings
+        while True:
+            try:
+                due = await self._db(self.receipts, partial(claim_due, limit=batch))
+                if due:
+                    answers = await ask_all(fetch, due, bucket.take)
+                    done = await self._db(
+                        self.receipts,
+                        partial(apply_answers, answers=answers, library=library, settings=settings),
+                    )
+                    self.stats.reconciled += done.answered
+            except Exception:  # asked again once the claims' leases have passed
+                logger.exception("worker %s could not reconcile messages", self.worker_id)
+                due = []
+            if len(due) < batch:
+                await asyncio.sleep(RECONCILE_SECONDS)
 
     async def _keep_leases(self) -> None:
         """Renew our leases, and drop claims that were cancelled or taken over."""
