@@ -10,10 +10,12 @@ inbox with SKIP LOCKED.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -33,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 RECEIPT_KEEP = timedelta(hours=1)
 _FAILED = frozenset({"failed", "undelivered"})
+IDLE_SECONDS = 0.2  # nap when the inbox is drained: receipts apply within a fraction of a second
 
 
 @dataclass
@@ -178,3 +181,26 @@ def apply_receipt(
     elif status in _FAILED:
         _fail_delivery(session, provider_id, status, error_code, library)
     return "updated"
+
+
+async def apply_receipts_forever(
+    db: Callable[[Callable[[Session], Any]], Awaitable[Any]],
+    library: ContentLibrary,
+    limit: int,
+    on_applied: Callable[[int], None],
+) -> None:
+    """A worker's receipt applier: apply the inbox in batches of `limit`, a few times a second.
+
+    `db` runs a function with a session in its own transaction (the worker's receipts thread).
+    """
+    apply = partial(apply_receipts, library=library, limit=limit)
+    while True:
+        try:
+            done = await db(apply)
+        except Exception:  # the next round tries again; receipts wait in the inbox
+            logger.exception("could not apply receipts")
+            await asyncio.sleep(1.0)
+            continue
+        on_applied(done.applied)
+        if done.applied + done.waiting < limit:
+            await asyncio.sleep(IDLE_SECONDS)

@@ -26,7 +26,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from service.channels.base import Attachment, OutgoingMessage, Transport
+from service.channels.base import OutgoingMessage, Transport
 from service.channels.transports import make_outbox_transports, make_transports
 from service.clock import utcnow
 from service.config import Settings
@@ -47,8 +47,9 @@ from service.delivery.leases import (
     still_ours,
     work_left,
 )
-from service.delivery.messages import Job, MessageBuilder, with_pdf
-from service.delivery.receipts import apply_receipts
+from service.delivery.messages import Job, MessageBuilder
+from service.delivery.pdf_attachments import PdfAttacher
+from service.delivery.receipts import apply_receipts_forever
 from service.delivery.reconcile import reconcile_forever
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
@@ -153,10 +154,7 @@ class _Loop:
         self.claims = ThreadPoolExecutor(1, thread_name_prefix="kv-claims")
         self.records = ThreadPoolExecutor(1, thread_name_prefix="kv-records")
         self.receipts = ThreadPoolExecutor(1, thread_name_prefix="kv-receipts")
-        # E-mail PDFs are rendered here, one per variant, beside dispatch: never in the claim
-        # thread, so the SMS claimed in the same batch leave without waiting for WeasyPrint.
-        self.pdfs = ThreadPoolExecutor(1, thread_name_prefix="kv-pdfs")
-        self.pdf_renders: dict[tuple[int, object], asyncio.Future[Attachment]] = {}
+        self.pdfs = PdfAttacher(self.builder)  # beside dispatch, never in the claim thread
         self.stopping = asyncio.Event()
         self.recorder_wake = asyncio.Event()
         self.slots = asyncio.Semaphore(self.settings.worker_concurrency)
@@ -177,7 +175,14 @@ class _Loop:
             asyncio.create_task(self._recorder()),
             asyncio.create_task(self._keep_leases()),
             asyncio.create_task(self._watch_stop()),
-            asyncio.create_task(self._apply_receipts()),
+            asyncio.create_task(
+                apply_receipts_forever(
+                    partial(self._db, self.receipts),
+                    self.builder.library,
+                    self.settings.receipt_batch_size,
+                    self._count_receipts,
+                )
+            ),
         ]
         fetch = getattr(transports.get(Channel.sms), "fetch_status", None)
         if fetch is not None:  # a provider that can be asked about its messages
@@ -215,9 +220,12 @@ class _Loop:
             self.claims.shutdown()
             self.records.shutdown()
             self.receipts.shutdown()
-            self.pdfs.shutdown(cancel_futures=True)
+            self.pdfs.shutdown()
             logger.info("worker %s stopped: %s", self.worker_id, self.stats)
         return self.stats
+
+    def _count_receipts(self, applied: int) -> None:
+        self.stats.receipts += applied
 
     def _stop(self) -> None:
         self.stopping.set()
@@ -328,7 +336,7 @@ class _Loop:
             message = job.message
             if job.pdf is not None and message is not None:
                 # Waits in the e-mail lane only, holding no sending slot.
-                attached = await self._attach_pdf(job)
+                attached = await self.pdfs.attach(job)
                 if isinstance(attached, Outcome):
                     task = asyncio.create_task(self._settle(job, attached, slot=False))
                     self.in_flight.add(task)
@@ -377,25 +385,6 @@ class _Loop:
         if circuit.last_error:
             text += f"; last error: {circuit.last_error}"
         return Outcome(job, error=text, deferred=True)
-
-    async def _attach_pdf(self, job: Job) -> OutgoingMessage | Outcome:
-        """The job's message with its PDF (rendered once per variant), or its failure."""
-        wanted = job.pdf
-        assert wanted is not None
-        key = (wanted.notice_id, wanted.key)
-        render = self.pdf_renders.get(key)
-        if render is None:
-            if len(self.pdf_renders) > 200:  # a long-running worker forgets old notices
-                self.pdf_renders.clear()
-            loop = asyncio.get_running_loop()
-            render = loop.run_in_executor(self.pdfs, self.builder.pdf, wanted)
-            self.pdf_renders[key] = render
-        try:
-            return with_pdf(job, await render)
-        except Exception as exc:  # a PDF we cannot render can never be sent
-            reason = f"could not build the message: {type(exc).__name__}: {exc}"
-            logger.warning("delivery %s: %s", job.id, reason)
-            return Outcome(job, error=reason, permanent=True)
 
     async def _send(
         self, transport: Transport | None, job: Job, message: OutgoingMessage | None = None
@@ -470,21 +459,6 @@ class _Loop:
             return
         # The leases expire and these messages are sent again: at-least-once, never lost.
         logger.error("gave up recording %d outcomes; they will be sent again", len(outcomes))
-
-    async def _apply_receipts(self) -> None:
-        """Apply provider receipts from the inbox in batches, a few times a second."""
-        limit = self.settings.receipt_batch_size
-        apply = partial(apply_receipts, library=self.builder.library, limit=limit)
-        while True:
-            try:
-                done = await self._db(self.receipts, apply)
-            except Exception:  # the next round tries again; receipts wait in the inbox
-                logger.exception("worker %s could not apply receipts", self.worker_id)
-                await asyncio.sleep(1.0)
-                continue
-            self.stats.receipts += done.applied
-            if done.applied + done.waiting < limit:
-                await asyncio.sleep(CHECK_SECONDS)
 
     async def _keep_leases(self) -> None:
         """Renew our leases, and drop claims that were cancelled or taken over."""
