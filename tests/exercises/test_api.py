@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from service.clock import FrozenClock
 from service.content import ContentLibrary
 from service.main import app
 from service.notices.publish import publish_notice
@@ -122,7 +123,10 @@ def test_a_test_broadcast_s_report_as_json_csv_and_pdf(
     assert client.get(path, headers=key("notices:read")).status_code == 403
 
 
-def test_the_calendar_by_key_and_at_its_capability_address(client: TestClient) -> None:
+def test_the_calendar_by_key_and_at_its_capability_address(
+    client: TestClient, frozen_clock: FrozenClock
+) -> None:
+    # Frozen: each answer's DTSTAMP is "now", and a running clock may cross a second between them.
     sender = key("notices:send", "reports:read")
     assert schedule(client, sender, "VMA-prov").status_code == 201
     ics = client.get("/api/v1/calendar.ics", headers=sender)
