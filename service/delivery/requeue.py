@@ -5,6 +5,8 @@ their deadline, and those the provider reported undelivered (a phone that was of
 for good (an invalid number, an opt-out) stays failed. Each person gets at most one message:
 someone who has another delivery of the notice under way or done is left alone, and of several
 failed deliveries only the first choice is re-queued (its fallback runs again if it fails).
+A notice whose sending was stopped (`klarvarsel stop-sending`: some deliveries cancelled) is
+never re-queued: retrying must not undo a stop, as planning and fallback do not.
 The command, the API route and the web page's button all call `retry_failed`.
 """
 
@@ -42,6 +44,8 @@ def requeue_failed(session: Session, notice: NoticeRecord, settings: Settings) -
         .where(Delivery.notice_id == notice.id, Delivery.channel.in_(("sms", "email")))
         .order_by(Delivery.id)
     ).all()
+    if any(d.status == DeliveryStatus.cancelled for d in rows):
+        return 0  # sending was stopped
     busy = {d.recipient_key for d in rows if d.status in _BUSY}
     now = utcnow()
     minutes = (

@@ -127,3 +127,21 @@ def test_the_notice_page_has_a_retry_button_that_works_without_javascript(
         ("approver@example.se", {"requeued": 2}),
         ("approver@example.se", {"requeued": 0}),
     ]
+
+
+def test_a_notice_whose_sending_was_stopped_is_not_sent_again(failed_notice: str) -> None:
+    """`klarvarsel stop-sending` cancels what was not sent; retrying must not undo that."""
+    with session_scope() as session:
+        # The third person's message was still waiting when sending was stopped.
+        session.execute(
+            sa.update(Delivery).where(Delivery.recipient_id == 3).values(status="cancelled")
+        )
+    client = TestClient(app)
+    sender = bearer(api_key(get_engine(), "notices:send"))
+    answer = client.post(
+        f"/api/v1/notices/{failed_notice}/retry", headers={**sender, "Idempotency-Key": "stop-1"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"code": failed_notice, "requeued": 0}
+    with session_scope() as session:
+        assert not session.scalar(sa.select(sa.func.count()).where(Delivery.status == "planned"))
