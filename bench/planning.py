@@ -2,6 +2,9 @@
 
 Each database gets a fresh store (a new PostgreSQL schema, a new SQLite file). Planning runs in
 a fresh process of its own, so its peak resident memory is not the recipient generator's.
+
+Then, on PostgreSQL, `klarvarsel deliver` itself (bench.first_message): the time from the start
+of the command to the first message at the local Twilio server, with a worker waiting.
 """
 
 from __future__ import annotations
@@ -71,8 +74,8 @@ def recipients(count: int) -> Iterator[list[dict[str, Any]]]:
         yield batch
 
 
-def prepare(url: str) -> None:
-    """Migrate, fill the register and publish the notice."""
+def prepare(url: str, *, publish: bool = True) -> None:
+    """Migrate, fill the register and (unless not `publish`) publish the notice."""
     from service.content import get_library
     from service.notices.publish import publish_notice
     from service.notices.service import validate_notice
@@ -86,6 +89,9 @@ def prepare(url: str) -> None:
         for batch in recipients(COUNT):
             conn.execute(sa.insert(RecipientRecord), batch)
     raw = json.loads(NOTICE.read_text("utf-8"))
+    if not publish:
+        engine.dispose()
+        return
     with session_scope(engine) as session:
         publish_notice(
             session, validate_notice(raw, get_library()), raw, actor="bench", source="bench"
@@ -153,9 +159,9 @@ def run(label: str, url: str) -> None:
     )
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         f = pool.apply(plan, (url,))
-    target = "OK" if f["seconds"] < 10 else "OVER TARGET"
+    target = "OK" if f["seconds"] < 5 else "OVER TARGET"
     print(
-        f"  plan_deliveries: {f['seconds']:.2f} s ({target}; target < 10 s; our process used "
+        f"  plan_deliveries: {f['seconds']:.2f} s ({target}; target < 5 s; our process used "
         f"{f['cpu']:.2f} s of CPU, the rest is the database and other load), first batch "
         f"committed after {f['first_batch'] * 1000:.0f} ms; {f['recipients']:,.0f} recipients, "
         f"{f['inserted']:,.0f} deliveries inserted ({f['unreachable']:,.0f} unreachable rows)"
@@ -188,6 +194,9 @@ def main() -> None:
     admin.dispose()
     with tempfile.TemporaryDirectory() as folder:
         run("SQLite", f"sqlite:///{Path(folder) / 'bench.sqlite3'}")
+    from bench.first_message import main as first_message
+
+    first_message()
 
 
 if __name__ == "__main__":

@@ -125,6 +125,18 @@ class Settings(BaseSettings):
         60.0, gt=0, description="the longest wait between probes of a provider that is down"
     )
     receipt_batch_size: int = Field(1000, ge=1, description="status callbacks applied at once")
+    reconcile_after_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="an SMS still `sent` this long after Twilio accepted it (no callback came) "
+        "is asked about with Twilio's Message fetch; then again after as long again",
+    )
+    reconcile_hours: float = Field(
+        24.0, gt=0, description="stop asking about a message this long after it was sent"
+    )
+    reconcile_rate_per_second: float = Field(
+        5.0, gt=0, description="per worker, Message fetch requests a second at most"
+    )
     database_pool_size: int = Field(10, ge=1, description="pooled connections per process")
     database_max_overflow: int = Field(10, ge=0, description="extra connections under load")
     database_pool_timeout: float = Field(

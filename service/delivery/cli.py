@@ -44,6 +44,7 @@ def deliver(
 ) -> None:
     """Publish a notice and plan its deliveries to the register; workers send them."""
     from service.delivery import deliver_command as steps
+    from service.delivery.planning import PlanPreview
     from service.delivery.tracking import progress
     from service.notices.publish import DuplicateNotice, find_by_code
     from service.store.database import session_scope
@@ -53,7 +54,7 @@ def deliver(
     settings = get_settings()
     raw, notice = valid_notice(notice_file)
     upgrade(settings.effective_database_url)
-    seen = steps.prepare(notice, raw, library, settings)
+    seen = steps.prepare(notice, raw, library, settings, full_plan=dry_run)
     if seen.duplicate_of is not None and not new:
         typer.echo(f"error: {DuplicateNotice(seen.duplicate_of)}; nothing was sent.", err=True)
         typer.echo(
@@ -72,9 +73,10 @@ def deliver(
         )
     if len(failed) > MAX_FAILURES_SHOWN:
         typer.echo(f"... and {len(failed) - MAX_FAILURES_SHOWN} more failed checks")
-    steps.describe_preview(seen.plan, typer.echo)
+    if seen.plan is not None:
+        steps.describe_preview(seen.plan, typer.echo)
     typer.echo(f"will be published at {seen.url}")
-    nobody = seen.plan.recipients == 0
+    nobody = not seen.reaches_anybody
     if nobody:
         typer.echo(
             "WARNING this notice reaches nobody: no active person in the register lives in "
@@ -93,10 +95,16 @@ def deliver(
             "publish the public page anyway"
         )
         raise typer.Exit(EXIT_FAILED_CHECKS)
+    # The plan is counted while it is written (one pass over the register, so the first
+    # messages leave at once) and shown right after.
+    plan = PlanPreview()
     try:
-        code, summary = steps.publish_and_plan(notice, raw, library, settings, actor, repeat=new)
+        code, summary = steps.publish_and_plan(
+            notice, raw, library, settings, actor, repeat=new, preview=plan
+        )
     except DuplicateNotice as exc:  # published by someone else since the preview
         raise fail_input(f"{exc}; nothing was sent") from None
+    steps.describe_preview(plan, typer.echo)
     if code != seen.code:
         typer.echo(f"note: {seen.code} was taken meanwhile; the links carry {code} instead")
     typer.echo(
@@ -152,8 +160,7 @@ def retry(
     actor: Annotated[str, typer.Option(help="who is retrying (for the audit log)")] = "cli",
 ) -> None:
     """Send again a notice's deliveries that failed for a temporary reason (after an outage)."""
-    from service.audit.service import record
-    from service.delivery.requeue import requeue_failed
+    from service.delivery.requeue import retry_failed
     from service.notices.publish import find_by_code
     from service.store.database import session_scope
 
@@ -161,16 +168,7 @@ def retry(
         stored = find_by_code(session, code)
         if stored is None:
             raise fail_input(f"no notice has the code {code!r}")
-        count = requeue_failed(session, stored, get_settings())
-        record(
-            session,
-            actor=actor,
-            action="deliveries.requeued",
-            subject_type="notice",
-            subject_id=stored.id,
-            source="cli",
-            details={"requeued": count},
-        )
+        count = retry_failed(session, stored, get_settings(), actor=actor, source="cli")
     typer.echo(
         f"re-queued {count} failed deliveries of {stored.code}; workers send them now"
         if count

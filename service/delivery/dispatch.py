@@ -21,8 +21,8 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from service.channels.base import SendResult, Transport, TransportError
-from service.channels.status import record_sent_many
+from service.channels.base import OutgoingMessage, SendResult, Transport, TransportError
+from service.channels.status import DELIVERY_RECEIPTS, record_sent_many
 from service.clock import utcnow
 from service.config import Settings
 from service.delivery.fallback import fall_back
@@ -95,14 +95,20 @@ def _note(job: Job, error: str | None) -> str | None:
     return f"{POSSIBLE_DUPLICATE}; {error}" if error else POSSIBLE_DUPLICATE
 
 
-async def send_job(transport: Transport | None, job: Job) -> Outcome:
-    """Hand one message to its transport; every failure becomes an Outcome, never an exception."""
-    if job.message is None:
+async def send_job(
+    transport: Transport | None, job: Job, message: OutgoingMessage | None = None
+) -> Outcome:
+    """Hand one message to its transport; every failure becomes an Outcome, never an exception.
+
+    `message` replaces the job's own (the same message with its PDF attached).
+    """
+    message = message or job.message
+    if message is None:
         return Outcome(job, error=job.problem or "nothing to send", permanent=True)
     if transport is None:
         return Outcome(job, error=f"no transport sends {job.channel!r}", permanent=True)
     try:
-        return Outcome(job, result=await transport.send(job.message))
+        return Outcome(job, result=await transport.send(message))
     except TransportError as exc:
         return Outcome(job, error=str(exc), permanent=exc.permanent)
     except Exception as exc:  # a transport bug must not kill the worker; retried, then failed
@@ -145,6 +151,7 @@ def record_outcomes(
     counts: Counter[str] = Counter()
     sent = [(o.job, o.result) for o in outcomes if o.result is not None]
     if sent:
+        ask_at = now + timedelta(seconds=builder.settings.reconcile_after_seconds)
         changed = session.execute(
             _SENT.values(
                 status=DeliveryStatus.sent,
@@ -153,6 +160,7 @@ def record_outcomes(
                 provider_id=sa.bindparam("b_provider"),
                 sent_at=now,
                 lease_expires_at=None,
+                reconcile_at=sa.bindparam("b_reconcile"),
                 # A worker whose lease ran out mid-send records without owning the claim: the
                 # marking the taker-over set stays, so the possible duplicate is still counted.
                 last_error=sa.case(
@@ -169,6 +177,8 @@ def record_outcomes(
                     "b_attempts": job.attempts + 1,
                     "b_provider": result.provider_id,
                     "b_note": _note(job, None),
+                    # Asked about later if no receipt comes (service.delivery.reconcile).
+                    "b_reconcile": ask_at if result.transport in DELIVERY_RECEIPTS else None,
                 }
                 for job, result in sent
             ],

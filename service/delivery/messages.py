@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from babel import Locale
 from sqlalchemy.orm import Session
 
 from service.audiences.schemas import Register, Role
@@ -24,6 +25,7 @@ from service.notices.models import NoticeRecord
 from service.notices.publish import load_stored_notice
 from service.notices.schemas import Channel
 from service.notices.service import Notice
+from service.rendering.catalogs import load_catalog
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
 from service.variants.plan import variant_key
@@ -50,6 +52,19 @@ class Job:
     outbox_only: bool = False  # the notice came from a test key: outbox transports only
     give_up_at: datetime | None = None  # temporary errors are retried until then (None: no end)
     cost: int = 1  # rate-limit units: an SMS's segments, one for an e-mail
+    # A PDF the e-mail must carry that is not rendered yet: the worker renders it beside
+    # dispatch (MessageBuilder.pdf) and attaches it before sending, never while claiming.
+    pdf: PdfWanted | None = None
+
+
+@dataclass(frozen=True)
+class PdfWanted:
+    """The printable notice an e-mail carries, to be rendered once for its variant."""
+
+    notice_id: int
+    notice: Notice
+    code: str
+    key: VariantKey  # the print variant
 
 
 class MessageBuilder:
@@ -64,6 +79,19 @@ class MessageBuilder:
         self._segment_counts: dict[str, int] = {}
         self._variants: dict[tuple[int, VariantKey], RenderedVariant] = {}
         self._pdfs: dict[tuple[int, VariantKey], Attachment] = {}
+
+    def warm_up(self) -> None:
+        """Load every catalog and compile every message template, once, at the worker's start.
+
+        Otherwise the first claim of a new notice pays for them (seconds on a busy machine)
+        before its first message can leave.
+        """
+        for code, language in self.library.languages.items():
+            load_catalog(self.library.locales_dir, code)
+            _ = Locale.parse(language.babel_locale).days  # babel's locale data (dates)
+        env = self.library.environment
+        for name in env.list_templates(extensions=["j2"]):
+            env.get_template(name)
 
     def notice(self, session: Session, notice_id: int) -> tuple[Notice, str]:
         """The validated notice and its public code (raises if the stored notice is unusable)."""
@@ -99,10 +127,15 @@ class MessageBuilder:
             )
         return self._variants[notice_id, key]
 
-    def _pdf(self, notice_id: int, notice: Notice, code: str, key: VariantKey) -> Attachment:
-        """The printable notice an e-mail carries (for audiences that want it)."""
+    def pdf(self, wanted: PdfWanted) -> Attachment:
+        """The printable notice an e-mail carries, rendered once per variant (WeasyPrint, slow).
+
+        Called by the worker beside dispatch, never while claiming: a claim that holds SMS
+        must not wait seconds for an e-mail's attachment.
+        """
         from service.channels.print.pdf import render_pdf  # WeasyPrint: loaded only if needed
 
+        notice_id, notice, code, key = wanted.notice_id, wanted.notice, wanted.code, wanted.key
         if (notice_id, key) not in self._pdfs:
             if len(self._pdfs) > _CACHE_LIMIT:
                 self._pdfs.clear()
@@ -131,14 +164,16 @@ class MessageBuilder:
             profile = self.library.audiences.get(delivery.audience)
             if profile is None:
                 raise LookupError(f"unknown audience profile {delivery.audience!r}")
-            attachment = None
+            attachment, wanted = None, None
             if (
                 channel == Channel.email
                 and profile.extras.email_pdf
                 and Channel.print in notice.envelope.channels
             ):
                 print_key = variant_key(profile, delivery.language, Channel.print)
-                attachment = self._pdf(delivery.notice_id, notice, code, print_key)
+                attachment = self._pdfs.get((delivery.notice_id, print_key))
+                if attachment is None:  # rendered by the worker beside dispatch
+                    wanted = PdfWanted(delivery.notice_id, notice, code, print_key)
         except Exception as exc:  # a notice or variant we cannot render can never be sent
             reason = f"could not build the message: {type(exc).__name__}: {exc}"
             logger.warning("delivery %s: %s", delivery.id, reason)
@@ -162,6 +197,7 @@ class MessageBuilder:
             outbox_only=outbox_only,
             give_up_at=self.give_up_at(delivery),
             cost=cost,
+            pdf=wanted,
         )
 
     def _segments(self, text: str) -> int:
@@ -171,6 +207,12 @@ class MessageBuilder:
                 self._segment_counts.clear()
             self._segment_counts[text] = max(1, analyse_sms(text).segments)
         return self._segment_counts[text]
+
+
+def with_pdf(job: Job, attachment: Attachment) -> OutgoingMessage:
+    """The job's message carrying its rendered PDF."""
+    assert job.message is not None
+    return replace(job.message, attachments=(*job.message.attachments, attachment))
 
 
 def _problem(job: Job, reason: str) -> Job:

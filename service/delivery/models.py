@@ -40,6 +40,7 @@ class Delivery(Base):
         # One message per person per channel per notice, however many lists they are on.
         UniqueConstraint("notice_id", "recipient_key", "channel", name="uq_deliveries_once"),
         Index("ix_deliveries_claim", "status", "next_attempt_at"),
+        Index("ix_deliveries_reconcile", "status", "reconcile_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,3 +74,7 @@ class Delivery(Base):
     # Temporary errors are retried until this; empty: created_at + the notice's deadline
     # (settings.delivery_deadline_minutes). `klarvarsel retry` sets it when it re-queues.
     give_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When to ask the provider about a message still `sent` (no receipt came): set when a send
+    # to a provider with receipts is recorded; moved on by each question (and as the lease of
+    # the worker asking); empty: never (see service.delivery.reconcile).
+    reconcile_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

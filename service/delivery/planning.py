@@ -60,7 +60,7 @@ from service.notices.schemas import Channel
 from service.notices.service import Notice
 from service.recipients.areas import AreaMap
 from service.recipients.schemas import Recipient
-from service.recipients.service import recipient_key, select_recipients
+from service.recipients.service import recipient_keys, select_recipients
 from service.rendering.schemas import VariantKey
 from service.rendering.service import render_variant
 
@@ -123,8 +123,28 @@ class PlanSummary:
     seconds: float = 0.0
 
 
-def _address_key(assignment: Assignment) -> tuple[str, str]:
-    return assignment.channel.value, assignment.address.strip().lower()
+@dataclass(frozen=True)
+class _Choice:
+    """What assign() decides for one combination of audiences, languages and kinds of address.
+
+    Worked out once per combination (a register has few), not once per person.
+    """
+
+    profile: AudienceProfile
+    language: str
+    routes: tuple[tuple[Channel, AudienceProfile, VariantKey], ...]  # first choice, fallbacks
+    reason: str | None  # why nobody can be reached, when there is no route
+
+
+def _choose(recipient: Recipient, notice: Notice, library: ContentLibrary) -> _Choice:
+    assignments, problem = assign(recipient, notice, library)
+    if not assignments:
+        profile = deciding_profile(recipient, library)
+        language = choose_language(recipient, profile, notice)
+        return _Choice(profile, language, (), problem.reason if problem else None)
+    first = assignments[0]
+    routes = tuple((a.channel, a.audience, a.key) for a in assignments)
+    return _Choice(first.audience, first.key.language, routes, None)
 
 
 def plan_recipients(
@@ -134,27 +154,40 @@ def plan_recipients(
     envelope = notice.envelope
     wanted = set(envelope.audiences)
     seen: set[tuple[str, str]] = set()
-    for recipient_id, recipient in select_recipients(session, envelope.areas, envelope.mode, areas):
+    choices: dict[tuple[Any, ...], _Choice] = {}
+    reached = select_recipients(
+        session, envelope.areas, envelope.mode, areas, audiences=envelope.audiences
+    )
+    for recipient_id, recipient in reached:
         theirs = tuple(a for a in recipient.audiences if a in wanted)
         if not theirs:
             continue
         left_out = tuple(a for a in recipient.audiences if a not in wanted)
         if left_out:
             recipient = replace(recipient, audiences=theirs)
-        assignments, problem = assign(recipient, notice, library)
-        if not assignments:
-            profile = deciding_profile(recipient, library)
-            language = choose_language(recipient, profile, notice)
-            yield Planned(recipient_id, recipient, None, problem, 0, profile, language, left_out)
+        # assign() depends only on these (and the notice): the same key, the same choice.
+        key = (theirs, recipient.languages, bool(recipient.phone), bool(recipient.email))
+        choice = choices.get(key)
+        if choice is None:
+            choice = choices[key] = _choose(recipient, notice, library)
+        if not choice.routes:
+            problem = Unreachable(recipient, cast(str, choice.reason))
+            yield Planned(
+                recipient_id, recipient, None, problem, 0, choice.profile, choice.language, left_out
+            )
             continue
-        first = assignments[0]
-        if _address_key(first) in seen:
+        channel, profile, variant = choice.routes[0]
+        address = cast(str, recipient.phone if channel == Channel.sms else recipient.email)
+        address_key = (channel.value, address.strip().lower())
+        if address_key in seen:
             yield None
             continue
-        seen.add(_address_key(first))
-        fallbacks = len(assignments) - 1
-        profile, language = first.audience, first.key.language
-        yield Planned(recipient_id, recipient, first, None, fallbacks, profile, language, left_out)
+        seen.add(address_key)
+        first = Assignment(recipient, channel, address, profile, variant)
+        fallbacks = len(choice.routes) - 1
+        yield Planned(
+            recipient_id, recipient, first, None, fallbacks, profile, choice.language, left_out
+        )
 
 
 def preview_plan(
@@ -172,23 +205,40 @@ def preview_plan(
     """
     preview = PlanPreview()
     for planned in plan_recipients(session, notice, library, areas):
-        if planned is None:
-            preview.merged_duplicates += 1
-            continue
-        preview.recipients += 1
-        preview.left_out.update(planned.left_out)
-        if planned.unreachable is not None:
-            preview.unreachable.append(planned.unreachable)
-            continue
-        a = cast(Assignment, planned.assignment)
-        preview.messages += 1
-        preview.by_channel[a.channel.value] += 1
-        preview.by_language[a.key.language] += 1
-        preview.by_audience[a.audience.id] += 1
-        preview.by_variant[a.key] += 1
-        preview.with_fallback += planned.fallbacks > 0
+        tally(preview, planned)
     preview.canaries = plan_canaries(session, notice, library)
-    # Each SMS variant is rendered once, with the link it will carry.
+    return finish_preview(preview, notice, library, settings, public_url=public_url)
+
+
+def tally(preview: PlanPreview, planned: Planned | None) -> None:
+    """Count one planned recipient (None: merged into an earlier one) into `preview`."""
+    if planned is None:
+        preview.merged_duplicates += 1
+        return
+    preview.recipients += 1
+    preview.left_out.update(planned.left_out)
+    if planned.unreachable is not None:
+        preview.unreachable.append(planned.unreachable)
+        return
+    a = cast(Assignment, planned.assignment)
+    preview.messages += 1
+    preview.by_channel[a.channel.value] += 1
+    preview.by_language[a.key.language] += 1
+    preview.by_audience[a.audience.id] += 1
+    preview.by_variant[a.key] += 1
+    preview.with_fallback += planned.fallbacks > 0
+
+
+def finish_preview(
+    preview: PlanPreview,
+    notice: Notice,
+    library: ContentLibrary,
+    settings: Settings,
+    *,
+    public_url: str,
+) -> PlanPreview:
+    """Add SMS segments and cost to the counts: each SMS variant rendered once, with its link."""
+    preview.sms_segments = 0
     for key, count in preview.by_variant.items():
         if key.channel == Channel.sms:
             url = variant_url(public_url, key)
@@ -198,13 +248,15 @@ def preview_plan(
     return preview
 
 
-def _row(notice_id: int, planned: Planned, secret: str, now: datetime) -> dict[str, Any]:
+def _row(
+    notice_id: int, planned: Planned, keys: Callable[[int], str], now: datetime
+) -> dict[str, Any]:
     """The deliveries row for one planned recipient (a Core insert: every key in every row)."""
     a, problem = planned.assignment, planned.unreachable
     return {
         "notice_id": notice_id,
         "recipient_id": planned.recipient_id,
-        "recipient_key": recipient_key(secret, planned.recipient_id),
+        "recipient_key": keys(planned.recipient_id),
         "channel": a.channel.value if a else UNREACHABLE_CHANNEL,
         "address": a.address if a else None,
         "language": planned.language,
@@ -269,16 +321,20 @@ def plan_deliveries(
     source: str = "planner",
     batch_size: int = BATCH_SIZE,
     batch_seconds: float = BATCH_MAX_SECONDS,
+    preview: PlanPreview | None = None,
 ) -> PlanSummary:
     """Insert the notice's deliveries in committed batches, so workers start on the first.
 
     Idempotent: a row that exists (same notice, recipient and channel) is left alone, so
-    planning again after a crash completes the plan without duplicating anything.
+    planning again after a crash completes the plan without duplicating anything. Given a
+    `preview`, the same pass counts into it (finish it with finish_preview), so a caller that
+    shows the plan never reads the register twice.
     """
     from service.audit.service import record
 
     started = time.perf_counter()
     summary = PlanSummary(notice_id=notice_record.id)
+    keys = recipient_keys(settings.secret_key)
 
     def write(rows: list[dict[str, Any]]) -> None:
         with session_factory() as writer, writer.begin():
@@ -306,12 +362,14 @@ def plan_deliveries(
         batch: list[dict[str, Any]] = []
         batch_started, now = time.perf_counter(), utcnow()
         for planned in plan_recipients(reader, notice, library, areas):
+            if preview is not None:
+                tally(preview, planned)
             if planned is None:
                 summary.merged_duplicates += 1
                 continue
             summary.recipients += 1
             summary.unreachable += planned.unreachable is not None
-            batch.append(_row(notice_record.id, planned, settings.secret_key, now))
+            batch.append(_row(notice_record.id, planned, keys, now))
             if len(batch) >= batch_size or time.perf_counter() - batch_started >= batch_seconds:
                 if pending is not None:
                     pending.result()
@@ -324,7 +382,10 @@ def plan_deliveries(
                 batch, batch_started, now = [], time.perf_counter(), utcnow()
         if pending is not None:
             pending.result()
-        for canary in plan_canaries(reader, notice, library):
+        canaries = plan_canaries(reader, notice, library)
+        if preview is not None:
+            preview.canaries = canaries
+        for canary in canaries:
             summary.canaries += 1
             batch.append(_canary_row(notice_record.id, canary, now))
         if batch and not summary.cancelled:

@@ -11,8 +11,8 @@ inbox with SKIP LOCKED.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, cast
 
@@ -69,9 +69,10 @@ def apply_receipts(session: Session, library: ContentLibrary, limit: int = 1000)
     if not rows:
         return result
     rows.sort(key=lambda r: r.id)
-    moved, unknown = advance_statuses(
-        session, [(r.provider_id, r.status, r.error_code) for r in rows]
+    applied = apply_statuses(
+        session, [(r.provider_id, r.status, r.error_code) for r in rows], library
     )
+    unknown = applied.unknown
     now = utcnow()
     done = [r.id for r in rows if r.provider_id not in unknown]
     stale = [
@@ -89,6 +90,30 @@ def apply_receipts(session: Session, library: ContentLibrary, limit: int = 1000)
     if stale:
         logger.warning("dropped %d receipts for messages never recorded as sent", len(stale))
     result.applied, result.waiting, result.dropped = len(done), len(kept), len(stale)
+    result.delivered, result.failed = applied.delivered, applied.failed
+    return result
+
+
+@dataclass
+class Applied:
+    """What statuses did: deliveries delivered and failed; provider ids not recorded yet."""
+
+    unknown: set[str] = field(default_factory=set)
+    delivered: int = 0
+    failed: int = 0
+
+
+def apply_statuses(
+    session: Session, events: Sequence[tuple[str, str, str | None]], library: ContentLibrary
+) -> Applied:
+    """Apply (provider id, status, error code) in order: callbacks and reconciliation alike.
+
+    Messages move only forward; a delivered message makes its delivery `delivered`, a failed or
+    undelivered one fails it and falls back to the next channel (webhook events for both).
+    """
+    moved, unknown = advance_statuses(session, events)
+    result = Applied(unknown=unknown)
+    now = utcnow()
     delivered = [pid for pid, (status, _) in moved.items() if status == "delivered"]
     for part in _chunks(delivered):
         changed = list(

@@ -5,6 +5,7 @@ their deadline, and those the provider reported undelivered (a phone that was of
 for good (an invalid number, an opt-out) stays failed. Each person gets at most one message:
 someone who has another delivery of the notice under way or done is left alone, and of several
 failed deliveries only the first choice is re-queued (its fallback runs again if it fails).
+The command, the API route and the web page's button all call `retry_failed`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from service.audit.service import record
 from service.clock import utcnow
 from service.config import Settings
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
@@ -62,3 +64,23 @@ def requeue_failed(session: Session, notice: NoticeRecord, settings: Settings) -
         d.lease_owner = d.lease_expires_at = d.provider_id = None
     session.flush()
     return len(chosen)
+
+
+def retry_failed(
+    session: Session, notice: NoticeRecord, settings: Settings, *, actor: str, source: str
+) -> int:
+    """Re-queue what retrying can mend and audit who asked (`deliveries.requeued`); how many.
+
+    Harmless when repeated: a second call finds them planned (or sent) and re-queues nothing.
+    """
+    count = requeue_failed(session, notice, settings)
+    record(
+        session,
+        actor=actor,
+        action="deliveries.requeued",
+        subject_type="notice",
+        subject_id=notice.id,
+        source=source,
+        details={"requeued": count},
+    )
+    return count

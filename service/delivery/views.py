@@ -1,6 +1,7 @@
-"""REST routes for a notice's deliveries: progress (JSON and live), not reached, CSV report.
+"""REST routes for a notice's deliveries: progress, not reached, reports, retrying failures.
 
-Every route needs reports:read (a key with it, or a signed-in approver, viewer or admin): the
+Retrying needs notices:send, as sending does, and takes an Idempotency-Key. Every other route
+needs reports:read (a key with it, or a signed-in approver, viewer or admin): the
 not-reached list and the reports hold names and contact details. A test key sees only
 exercise and test notices.
 """
@@ -20,10 +21,17 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.accounts.permissions import PROTECTED_RESPONSES, ReportsRead, refuse_test_key_for
+from service.accounts.permissions import (
+    PROTECTED_RESPONSES,
+    NoticesSend,
+    ReportsRead,
+    refuse_test_key_for,
+)
 from service.accounts.principal import Principal
 from service.api.deps import SessionDep
+from service.api.idempotency import Idempotent, json_response
 from service.config import get_settings
+from service.delivery.requeue import retry_failed
 from service.delivery.tracking import Progress, not_reached, progress, report_csv
 from service.notices.models import NoticeRecord
 from service.notices.publish import find_by_code
@@ -214,3 +222,51 @@ def get_report_pdf(
         media_type="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="deliveries-{record.code}.pdf"'},
     )
+
+
+class RetryOut(BaseModel):
+    """How many failed deliveries were planned again (0: nothing retrying could mend)."""
+
+    code: str
+    requeued: int = Field(
+        description="deliveries that gave up at their deadline or that the provider reported "
+        "undelivered, now planned again (one per person; never for someone already reached)"
+    )
+
+
+@router.post(
+    "/{code}/retry",
+    operation_id="retry_notice_deliveries",
+    response_model=RetryOut,
+    responses={
+        **NOT_FOUND,
+        409: {"description": "the notice was not sent, or the Idempotency-Key is still running"},
+    },
+)
+def retry_deliveries(
+    code: str,
+    session: SessionDep,
+    principal: NoticesSend,
+    request: Request,
+    idempotent: Idempotent,
+) -> Response:
+    """Send again the notice's deliveries that failed for a reason retrying can mend.
+
+    As `klarvarsel retry CODE`: after a long outage, or for phones that were off. Invalid
+    numbers and opt-outs stay failed. Audited as deliveries.requeued with the caller.
+    """
+    record = _notice(session, code, principal, request)
+
+    def work() -> Response:
+        if record.status != "sent":
+            raise HTTPException(409, f"{record.code} was not sent: it has no deliveries to retry")
+        count = retry_failed(
+            session,
+            record,
+            get_settings(),
+            actor=principal.actor,
+            source=principal.source,
+        )
+        return json_response(RetryOut(code=record.code, requeued=count).model_dump())
+
+    return idempotent.run(session, principal, work)

@@ -26,7 +26,7 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from service.channels.base import Transport
+from service.channels.base import Attachment, OutgoingMessage, Transport
 from service.channels.transports import make_outbox_transports, make_transports
 from service.clock import utcnow
 from service.config import Settings
@@ -47,8 +47,9 @@ from service.delivery.leases import (
     still_ours,
     work_left,
 )
-from service.delivery.messages import Job, MessageBuilder
+from service.delivery.messages import Job, MessageBuilder, with_pdf
 from service.delivery.receipts import apply_receipts
+from service.delivery.reconcile import Fetch, apply_answers, ask_all, claim_due
 from service.notices.schemas import Channel
 from service.store.database import make_engine, session_scope
 
@@ -60,6 +61,7 @@ IDLE_SECONDS = 0.1  # nap when nothing is due: the first message leaves well wit
 CHECK_SECONDS = 0.2  # how often claims are checked for cancellation or takeover
 RECORD_BATCH = 1000  # outcomes per recording transaction, at most
 RECORD_TRIES = 8  # attempts to record outcomes while the database is unavailable
+RECONCILE_SECONDS = 1.0  # how often to look for messages to ask the provider about
 
 
 @dataclass
@@ -73,6 +75,7 @@ class WorkerStats:
     dropped: int = 0  # claims cancelled or taken over before they were sent
     released: int = 0  # unsent claims given back at a clean stop
     receipts: int = 0  # provider receipts applied from the inbox
+    reconciled: int = 0  # messages still `sent` the provider was asked about and answered
 
 
 def run_worker(
@@ -148,6 +151,10 @@ class _Loop:
         self.claims = ThreadPoolExecutor(1, thread_name_prefix="kv-claims")
         self.records = ThreadPoolExecutor(1, thread_name_prefix="kv-records")
         self.receipts = ThreadPoolExecutor(1, thread_name_prefix="kv-receipts")
+        # E-mail PDFs are rendered here, one per variant, beside dispatch: never in the claim
+        # thread, so the SMS claimed in the same batch leave without waiting for WeasyPrint.
+        self.pdfs = ThreadPoolExecutor(1, thread_name_prefix="kv-pdfs")
+        self.pdf_renders: dict[tuple[int, object], asyncio.Future[Attachment]] = {}
         self.stopping = asyncio.Event()
         self.recorder_wake = asyncio.Event()
         self.slots = asyncio.Semaphore(self.settings.worker_concurrency)
@@ -170,6 +177,13 @@ class _Loop:
             asyncio.create_task(self._watch_stop()),
             asyncio.create_task(self._apply_receipts()),
         ]
+        fetch = getattr(transports.get(Channel.sms), "fetch_status", None)
+        if fetch is not None:  # a provider that can be asked about its messages
+            helpers.append(asyncio.create_task(self._reconcile(fetch)))
+        try:  # before it says it has started: its first claim then builds at full speed
+            await asyncio.get_running_loop().run_in_executor(self.claims, self.builder.warm_up)
+        except Exception:  # rendered when needed instead; a broken template fails its jobs
+            logger.exception("worker %s could not load the templates", self.worker_id)
         logger.info("worker %s started", self.worker_id)
         try:
             await self._claim_loop(once)
@@ -196,6 +210,7 @@ class _Loop:
             self.claims.shutdown()
             self.records.shutdown()
             self.receipts.shutdown()
+            self.pdfs.shutdown(cancel_futures=True)
             logger.info("worker %s stopped: %s", self.worker_id, self.stats)
         return self.stats
 
@@ -304,6 +319,18 @@ class _Loop:
                 self.in_flight.add(task)
                 task.add_done_callback(self.in_flight.discard)
                 continue
+            message = job.message
+            if job.pdf is not None and message is not None:
+                # Waits in the e-mail lane only, holding no sending slot.
+                attached = await self._attach_pdf(job)
+                if isinstance(attached, Outcome):
+                    task = asyncio.create_task(self._settle(job, attached, slot=False))
+                    self.in_flight.add(task)
+                    task.add_done_callback(self.in_flight.discard)
+                    continue
+                message = attached
+                if self.stopping.is_set():
+                    break
             await bucket.take(job.cost)
             await self.slots.acquire()
             if self.stopping.is_set() or not self._sendable(job):
@@ -312,7 +339,7 @@ class _Loop:
                     self._forget(job)
                 continue
             chosen = self.outbox.get(Channel(channel)) if job.outbox_only else transport
-            task = asyncio.create_task(self._send(chosen, job))
+            task = asyncio.create_task(self._send(chosen, job, message))
             self.in_flight.add(task)
             task.add_done_callback(self.in_flight.discard)
 
@@ -345,8 +372,29 @@ class _Loop:
             text += f"; last error: {circuit.last_error}"
         return Outcome(job, error=text, deferred=True)
 
-    async def _send(self, transport: Transport | None, job: Job) -> None:
-        await self._settle(job, await send_job(transport, job), slot=True)
+    async def _attach_pdf(self, job: Job) -> OutgoingMessage | Outcome:
+        """The job's message with its PDF (rendered once per variant), or its failure."""
+        wanted = job.pdf
+        assert wanted is not None
+        key = (wanted.notice_id, wanted.key)
+        render = self.pdf_renders.get(key)
+        if render is None:
+            if len(self.pdf_renders) > 200:  # a long-running worker forgets old notices
+                self.pdf_renders.clear()
+            loop = asyncio.get_running_loop()
+            render = loop.run_in_executor(self.pdfs, self.builder.pdf, wanted)
+            self.pdf_renders[key] = render
+        try:
+            return with_pdf(job, await render)
+        except Exception as exc:  # a PDF we cannot render can never be sent
+            reason = f"could not build the message: {type(exc).__name__}: {exc}"
+            logger.warning("delivery %s: %s", job.id, reason)
+            return Outcome(job, error=reason, permanent=True)
+
+    async def _send(
+        self, transport: Transport | None, job: Job, message: OutgoingMessage | None = None
+    ) -> None:
+        await self._settle(job, await send_job(transport, job, message), slot=True)
 
     async def _settle(self, job: Job, outcome: Outcome, *, slot: bool) -> None:
         try:
@@ -426,6 +474,28 @@ class _Loop:
             self.stats.receipts += done.applied
             if done.applied + done.waiting < limit:
                 await asyncio.sleep(CHECK_SECONDS)
+
+    async def _reconcile(self, fetch: Fetch) -> None:
+        """Ask the provider about messages still `sent` long after, at a bounded rate."""
+        rate = self.settings.reconcile_rate_per_second
+        bucket = TokenBucket(rate)
+        batch = max(1, int(rate * RECONCILE_SECONDS))
+        library, settings = self.builder.library, self.settings
+        while True:
+            try:
+                due = await self._db(self.receipts, partial(claim_due, limit=batch))
+                if due:
+                    answers = await ask_all(fetch, due, bucket.take)
+                    done = await self._db(
+                        self.receipts,
+                        partial(apply_answers, answers=answers, library=library, settings=settings),
+                    )
+                    self.stats.reconciled += done.answered
+            except Exception:  # asked again once the claims' leases have passed
+                logger.exception("worker %s could not reconcile messages", self.worker_id)
+                due = []
+            if len(due) < batch:
+                await asyncio.sleep(RECONCILE_SECONDS)
 
     async def _keep_leases(self) -> None:
         """Renew our leases, and drop claims that were cancelled or taken over."""

@@ -42,6 +42,11 @@ class AreaMap:
         """Whether any of a recipient's areas lies inside any targeted area."""
         return any(self.contains(t, a) for t in targets for a in recipient_areas)
 
+    def covered(self, targets: list[str]) -> frozenset[str]:
+        """Every area code inside any targeted area (the targets included), for SQL filters."""
+        inside = {code for code in self.areas for t in targets if self.contains(t, code)}
+        return frozenset(inside | set(targets))
+
     def by_postal_code(self, postal_code: str) -> str | None:
         """The most specific area with this postal code (spaces ignored: "722 10")."""
         wanted = postal_code.replace(" ", "")

@@ -5,15 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, String, Text
+from sqlalchemy import JSON, Boolean, DateTime, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.clock import utcnow
+from service.recipients.codes import TWINS, join_codes, twin_default
 from service.store.database import Base
 
 
 class RecipientRecord(Base):
-    """One person or function; lists (languages, audiences, areas, groups) are JSON arrays."""
+    """One person or function; lists (languages, audiences, areas, groups) are JSON arrays.
+
+    Each list has a plain-text twin (service.recipients.codes) that planning reads and filters
+    on; the twins are kept in step by their defaults and the update hook below. On PostgreSQL
+    the language, audience and area twins have GIN indexes on their arrays (migration 0012).
+    """
 
     __tablename__ = "recipients"
 
@@ -26,9 +32,21 @@ class RecipientRecord(Base):
     audiences: Mapped[list[Any]] = mapped_column(JSON, default=list)
     areas: Mapped[list[Any]] = mapped_column(JSON, default=list)  # codes from areas.toml
     groups: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    language_codes: Mapped[str] = mapped_column(Text, default=twin_default("languages"))
+    audience_codes: Mapped[str] = mapped_column(Text, default=twin_default("audiences"))
+    area_codes: Mapped[str] = mapped_column(Text, default=twin_default("areas"))
+    group_codes: Mapped[str] = mapped_column(Text, default=twin_default("groups"))
     legal_basis: Mapped[str] = mapped_column(Text, default="")  # consent or legal basis note
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+@event.listens_for(RecipientRecord, "before_insert")
+@event.listens_for(RecipientRecord, "before_update")
+def _sync_codes(_mapper: Any, _connection: Any, row: RecipientRecord) -> None:
+    """Rewrite the text twins from the lists on every ORM write, so they never drift."""
+    for source, twin in TWINS.items():
+        setattr(row, twin, join_codes(getattr(row, source)))

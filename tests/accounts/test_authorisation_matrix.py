@@ -262,6 +262,12 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/notices/{code}/not-reached": _notice_route("not-reached"),
     "GET /api/v1/notices/{code}/report.csv": _notice_route("report.csv"),
     "GET /api/v1/notices/{code}/report.pdf": _notice_route("report.pdf"),
+    "POST /api/v1/notices/{code}/retry": Call(
+        "POST",
+        lambda w, m: f"/api/v1/notices/{_code(w, m)}/retry",
+        touches=True,
+        needs="notices:send",
+    ),
     "GET /api/v1/me": Call("GET", lambda w, m: "/api/v1/me", needs=ANYONE_KNOWN),
     # The REST API (issue 11): notices through the workflow, deliveries, recipients, content.
     "POST /api/v1/notices": Call(
@@ -460,6 +466,7 @@ CALLS: dict[str, Call] = {
             ("POST", "/notices/{code}/discard", 303),
             ("POST", "/notices/{code}/call-off", 303),
             ("POST", "/notices/{code}/follow-up", 303),  # no kind: nothing started
+            ("POST", "/notices/{code}/retry", 303),  # nothing failed: says so
             ("GET", "/notices/{code}/progress", 200),
             ("GET", "/notices/{code}/print-pack.pdf", 404),  # no audience asked for
         ]

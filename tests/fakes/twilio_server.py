@@ -2,9 +2,13 @@
 
 `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with basic auth (AccountSid:AuthToken) and
 the form fields To, From or MessagingServiceSid, Body and StatusCallback answers 201 with a JSON
-body shaped like Twilio's. Every request is recorded. Faults can be injected: a Twilio error
-code or HTTP status, or a delay, for the next k requests or a fraction of them (seeded, so a run
-repeats). It can also post signed status callbacks, as Twilio does.
+body shaped like Twilio's. `GET /2010-04-01/Accounts/{AccountSid}/Messages/{MessageSid}.json`
+(Message fetch) answers with the message as it stands now (404 and code 20404 for one it never
+accepted); `settle` moves a message on without a callback, as a network does, and `settles_as`
+does so for every message from its first fetch. Every request is recorded (fetches apart).
+Faults can be injected: a Twilio error code or HTTP status, or a delay, for the next k requests
+or a fraction of them (seeded, so a run repeats). It can also post signed status callbacks, as
+Twilio does.
 
 Run it alone (for the benchmark) with `python -m tests.fakes.twilio_server --port 8765`.
 """
@@ -102,6 +106,10 @@ class FakeTwilio:
     callbacks: tuple[str, ...] = ()
     callback_failures: list[str] = field(default_factory=list)
     callbacks_answered: int = 0
+    # Message fetches (GET), apart from `requests` (the sends).
+    fetches: list[RecordedRequest] = field(default_factory=list)
+    # The status (and error code) every message has reached when it is fetched, if set.
+    settles_as: tuple[str, str | None] | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -116,7 +124,12 @@ class FakeTwilio:
                     "/2010-04-01/Accounts/{account_sid}/Messages.json",
                     self._create_message,
                     methods=["POST"],
-                )
+                ),
+                Route(
+                    "/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}.json",
+                    self._fetch_message,
+                    methods=["GET"],
+                ),
             ]
         )
 
@@ -129,8 +142,10 @@ class FakeTwilio:
         """Forget requests, messages and faults, and restart the seeded random (between tests)."""
         with self._lock:
             self.requests.clear()
+            self.fetches.clear()
             self.messages.clear()
             self.faults.clear()
+            self.settles_as = None
             self._random.seed(self.seed)
 
     def fail_next(self, count: int, *, status: int, code: int | None = None) -> None:
@@ -229,6 +244,44 @@ class FakeTwilio:
             self._posting.add(task)
             task.add_done_callback(self._posting.discard)
         return JSONResponse(message, status_code=201)
+
+    def settle(self, sid: str, status: str, error_code: str | None = None) -> None:
+        """Move a message on (delivered, undelivered...) without telling anyone, as networks do."""
+        with self._lock:
+            message = self.messages[sid]
+            message["status"] = status
+            message["error_code"] = int(error_code) if error_code else None
+            message["date_updated"] = format_datetime(datetime.now(UTC))
+
+    async def _fetch_message(self, request: Request) -> JSONResponse:
+        """Message fetch: the message as it stands now (Twilio's shape), or 404 (code 20404)."""
+        record = RecordedRequest(request.method, request.url.path, dict(request.headers), {})
+        with self._lock:
+            self.fetches.append(record)
+        fault = self._next_fault()
+        if fault is not None:
+            if fault.delay and not await self._waited(request, fault.delay):
+                return JSONResponse({}, status_code=499)
+            if fault.status is not None:
+                return self._error(fault.status, fault.code, "")
+        if not self._authorised(request, request.path_params["account_sid"]):
+            return self._error(401, 20003, "")
+        sid = request.path_params["message_sid"]
+        with self._lock:
+            known = sid in self.messages
+        if not known:
+            body = {
+                "code": 20404,
+                "message": f"The requested resource {request.url.path} was not found",
+                "more_info": "https://www.twilio.com/docs/errors/20404",
+                "status": 404,
+            }
+            return JSONResponse(body, status_code=404)
+        if self.settles_as is not None and self.messages[sid]["status"] in ("queued", "accepted"):
+            self.settle(sid, *self.settles_as)
+        with self._lock:
+            message = dict(self.messages[sid])
+        return JSONResponse(message)
 
     async def _report(self, url: str, sid: str) -> None:
         """Post this message's status callbacks, signed, one after the other."""

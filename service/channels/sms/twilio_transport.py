@@ -42,6 +42,7 @@ TWILIO_API = "https://api.twilio.com"
 _FORM_NAMES = {"from_": "From", "messaging_service_sid": "MessagingServiceSid"}
 
 _ACCOUNT_SID = re.compile(r"AC[0-9a-fA-F]{32}")
+_MESSAGE_SID = re.compile(r"(SM|MM)[0-9a-fA-F]{32}")
 # Anything in a provider's message that looks like a phone number is masked before it is shown.
 _PHONE_LIKE = re.compile(r"\+?[0-9][0-9 ()-]{6,}[0-9]")
 
@@ -157,10 +158,13 @@ class TwilioSmsTransport:
         host = HttpPool(self._base_url, limit=1, timeout=1).host_header
         credentials = f"{settings.twilio_account_sid}:{settings.twilio_auth_token}"
         path = f"/2010-04-01/Accounts/{settings.twilio_account_sid}/Messages.json"
+        self._auth = f"Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
+        self._messages_path = path.removesuffix(".json")
+        self._host = host
         self._head = (
             f"POST {path} HTTP/1.1\r\n"
             f"Host: {host}\r\n"
-            f"Authorization: Basic {base64.b64encode(credentials.encode()).decode()}\r\n"
+            f"{self._auth}"
             "Content-Type: application/x-www-form-urlencoded\r\n"
             "Accept: application/json\r\n"
             "User-Agent: klarvarsel\r\n"
@@ -226,6 +230,40 @@ class TwilioSmsTransport:
             provider_id=provider_id,
             status=str(created.get("status") or "queued"),
         )
+
+    async def fetch_status(self, provider_id: str) -> tuple[str, str | None] | None:
+        """Ask Twilio for a message's status (Message fetch): (status, error code); None: unknown.
+
+        Raises TransportError when Twilio cannot be asked now (the caller asks again later).
+        """
+        if not _MESSAGE_SID.fullmatch(provider_id):
+            return None  # not a Twilio message id: nothing to ask
+        head = (
+            f"GET {self._messages_path}/{provider_id}.json HTTP/1.1\r\n"
+            f"Host: {self._host}\r\n{self._auth}"
+            "Accept: application/json\r\nUser-Agent: klarvarsel\r\n\r\n"
+        ).encode()
+        try:
+            status, answer = await self._pool_for_running_loop().request(head, b"")
+        except HttpError as exc:  # HttpTimeout included
+            raise TransportError(
+                f"could not ask Twilio about {provider_id}: {exc}", permanent=False
+            ) from None
+        if status == 404:
+            return None
+        if not 200 <= status < 300:
+            raise TransportError(
+                f"Twilio answered HTTP {status} about {provider_id}", permanent=False
+            )
+        try:
+            data = json.loads(answer)
+            said = str(data["status"])
+        except (ValueError, KeyError, TypeError):
+            raise TransportError(
+                f"Twilio's answer about {provider_id} has no status", permanent=False
+            ) from None
+        code = data.get("error_code")
+        return said, (str(code) if code not in (None, "") else None)
 
     async def aclose(self) -> None:
         """Close the kept-alive connections."""

@@ -1,4 +1,4 @@
-"""Submit, approve (four eyes), send now or at a time, call off, discard, follow up.
+"""Submit, approve (four eyes), send now or at a time, call off, discard, follow up, retry.
 
 Each POST calls one workflow step and redirects (POST-redirect-GET): the back button shows a
 page, never a resend. Sending is the workflow's conditional release, so a double click or a
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from service.api.deps import LibraryDep, SessionDep
 from service.clock import utcnow
 from service.config import get_settings
+from service.delivery.requeue import retry_failed
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.service import NoticeInvalid
 from service.web.layout import render_staff, staff_language
@@ -229,6 +230,21 @@ def call_off(code: str, principal: Sender, session: SessionDep) -> Response:
         return _to(record.code, "not-scheduled", session)
     discard(session, record, actor_of(principal))
     return _to(record.code, "called-off", session)
+
+
+@router.post("/notices/{code}/retry", include_in_schema=False, operation_id="notice_retry")
+def retry_notice(code: str, principal: Sender, session: SessionDep) -> Response:
+    """Send again the deliveries that failed for a reason retrying can mend (as the CLI does).
+
+    A second click finds them planned again and re-queues nothing, and says so.
+    """
+    record = notice_or_404(session, code)
+    if record.status != NoticeState.sent:
+        return _to(record.code, "not-retried", session)
+    count = retry_failed(
+        session, record, get_settings(), actor=principal.actor, source=principal.source
+    )
+    return _to(record.code, "retried" if count else "nothing-to-retry", session)
 
 
 @router.post("/notices/{code}/follow-up", include_in_schema=False, operation_id="notice_follow_up")
