@@ -20,6 +20,7 @@ from service.content import get_library
 from service.delivery import list_views as delivery_list_views
 from service.delivery import views as delivery_views
 from service.delivery.worker import run_worker
+from service.exercises import canary_views, firing_views
 from service.exercises import run_views as exercise_run_views
 from service.exercises import views as exercise_views
 from service.exercises.scheduler import start_in_process as start_scheduler
@@ -102,6 +103,8 @@ app.include_router(webhook_views.router)
 app.include_router(exercise_views.router)
 app.include_router(exercise_views.public_router)
 app.include_router(exercise_run_views.router)
+app.include_router(firing_views.router)
+app.include_router(canary_views.router)
 app.include_router(notices_views.router)
 install_accounts(app)
 install_admin_pages(app)

@@ -188,7 +188,9 @@ async def add_schedule(
             form["name"], raw, rule, run_at, grace, allow_failed_checks=form["allow"] == "1"
         )
         try:
-            created = service.add_schedule(session, library, settings, new, actor=principal.actor)
+            created = service.add_schedule(
+                session, library, settings, new, actor=principal.actor, source=principal.source
+            )
         except service.ScheduleInvalid as exc:
             errors = _schedule_errors(exc.problems)
         except service.ChecksFailed as exc:
@@ -206,10 +208,10 @@ def _schedule(session: Session, schedule_id: int) -> ScheduleRecord:
     return schedule
 
 
-def back_to_schedules(request: Request, done: str) -> RedirectResponse:
+def back_to_schedules(request: Request, done: str, anchor: str = "") -> RedirectResponse:
     """Back to the Schedules page after a change, saying what was `done` (POST, redirect, GET)."""
     target = with_language(f"/exercises/schedules?done={done}", page_language(request))
-    return RedirectResponse(target, status_code=303)
+    return RedirectResponse(target + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
 @router.post("/schedules/{schedule_id}/pause")
@@ -218,7 +220,7 @@ def pause_schedule(
 ) -> RedirectResponse:
     """Stop the schedule firing until it is resumed."""
     changed = service.pause_schedule(
-        session, _schedule(session, schedule_id), actor=principal.actor
+        session, _schedule(session, schedule_id), actor=principal.actor, source=principal.source
     )
     return back_to_schedules(request, "paused" if changed else "unchanged")
 
@@ -229,7 +231,11 @@ def resume_schedule(
 ) -> RedirectResponse:
     """Fire again from now on (a rule skips the times that passed while paused)."""
     changed = service.resume_schedule(
-        session, _schedule(session, schedule_id), get_settings(), actor=principal.actor
+        session,
+        _schedule(session, schedule_id),
+        get_settings(),
+        actor=principal.actor,
+        source=principal.source,
     )
     return back_to_schedules(request, "resumed" if changed else "unchanged")
 
@@ -240,6 +246,6 @@ def remove_schedule(
 ) -> RedirectResponse:
     """Stop the schedule for good (its firings stay for the reports)."""
     changed = service.remove_schedule(
-        session, _schedule(session, schedule_id), actor=principal.actor
+        session, _schedule(session, schedule_id), actor=principal.actor, source=principal.source
     )
     return back_to_schedules(request, "removed" if changed else "unchanged")

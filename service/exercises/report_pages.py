@@ -25,6 +25,7 @@ from service.exercises.calendar import calendar_ics
 from service.exercises.calendar_link import calendar_reader
 from service.exercises.models import ExerciseRunRecord, FiringRecord
 from service.exercises.reports import broadcast_report, exercise_report, quarterly_trend
+from service.notices.publish import find_by_code
 
 router = APIRouter(prefix="/exercises", include_in_schema=False)
 _MAIN = re.compile(r"<main>(.*)</main>", re.DOTALL)
@@ -32,13 +33,30 @@ _TITLE = re.compile(r"<h1>.*?</h1>", re.DOTALL)
 ICS = "text/calendar; charset=utf-8"
 
 
+def _number(report_id: str) -> int:
+    if not report_id.isdigit() or len(report_id) > 10:
+        raise HTTPException(404, f"{report_id[:20]!r} is not a report id")
+    return int(report_id)
+
+
 def _built(
-    session: Session, library: ContentLibrary, kind: str, report_id: int
+    session: Session, library: ContentLibrary, kind: str, report_id: str
 ) -> tuple[str, str, bytes]:
-    """(title, HTML page, CSV) of a firing's or an exercise run's report; 404 when none."""
+    """(title, HTML page, CSV) of a firing's, a notice's or a run's report; 404 when none."""
     settings = get_settings()
+    if kind == "notices":
+        notice = find_by_code(session, report_id[:20])
+        if notice is None:
+            raise HTTPException(404, f"no notice has the code {report_id[:20]!r}")
+        report = broadcast_report(session, library, settings, notice=notice)
+        trend = quarterly_trend(session, settings.timezone, mode=report.mode)
+        return (
+            render.broadcast_title(report),
+            render.broadcast_html(report, trend, settings),
+            render.broadcast_csv(report, settings),
+        )
     if kind == "runs":
-        run = session.get(ExerciseRunRecord, report_id)
+        run = session.get(ExerciseRunRecord, _number(report_id))
         if run is None:
             raise HTTPException(404, f"no exercise run has the id {report_id}")
         built = exercise_report(session, library, settings, run)
@@ -48,8 +66,8 @@ def _built(
             render.exercise_csv(built, settings),
         )
     if kind != "firings":
-        raise HTTPException(404, "reports are of firings or runs")
-    firing = session.get(FiringRecord, report_id)
+        raise HTTPException(404, "reports are of firings, notices or runs")
+    firing = session.get(FiringRecord, _number(report_id))
     if firing is None:
         raise HTTPException(404, f"no firing has the id {report_id}")
     report = broadcast_report(session, library, settings, firing=firing)
@@ -73,7 +91,7 @@ def report_body(html: str) -> Markup:
 def report_page(
     request: Request,
     kind: str,
-    report_id: int,
+    report_id: str,
     principal: PageReportsRead,
     session: SessionDep,
     library: LibraryDep,
@@ -104,7 +122,7 @@ def _download(data: bytes, media_type: str, name: str) -> Response:
 
 @router.get("/reports/{kind}/{report_id}/report.csv")
 def report_csv(
-    kind: str, report_id: int, _who: PageReportsRead, session: SessionDep, library: LibraryDep
+    kind: str, report_id: str, _who: PageReportsRead, session: SessionDep, library: LibraryDep
 ) -> Response:
     """The report's figures as CSV for Excel (one row per channel)."""
     _title, _html, data = _built(session, library, kind, report_id)
@@ -113,7 +131,7 @@ def report_csv(
 
 @router.get("/reports/{kind}/{report_id}/report.pdf")
 async def report_pdf(
-    kind: str, report_id: int, _who: PageReportsRead, session: SessionDep, library: LibraryDep
+    kind: str, report_id: str, _who: PageReportsRead, session: SessionDep, library: LibraryDep
 ) -> Response:
     """The report as a tagged PDF (PDF/UA-1) with its title and language."""
     title, html, _data = await run_in_threadpool(_built, session, library, kind, report_id)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts.admin_render import first, form_lists
 from service.accounts.page_permissions import PageNoticesSend
+from service.accounts.principal import Principal
 from service.api.deps import LibraryDep, SessionDep
 from service.config import get_settings
 from service.exercises import runs as run_service
@@ -54,7 +55,13 @@ async def start_run(
         try:
             script = load_script(form["script"], library)
             run_service.start_run(
-                session, script, settings, start_at=start_at, speed=speed, actor=principal.actor
+                session,
+                script,
+                settings,
+                start_at=start_at,
+                speed=speed,
+                actor=principal.actor,
+                source=principal.source,
             )
         except ScriptInvalid as exc:
             errors = [form_error("script", "service", p) for p in exc.problems]
@@ -80,16 +87,16 @@ async def change_run(
 ) -> HTMLResponse | RedirectResponse:
     """Pause, resume, cancel, or move a run (a new T+0 or a shift, keeping the gaps)."""
     run = _run(session, run_id)
-    actor = principal.actor
+    who = principal
     try:
         if action == "pause":
-            changed = run_service.pause_run(session, run, actor=actor)
+            changed = run_service.pause_run(session, run, actor=who.actor, source=who.source)
         elif action == "resume":
-            changed = run_service.resume_run(session, run, actor=actor)
+            changed = run_service.resume_run(session, run, actor=who.actor, source=who.source)
         elif action == "cancel":
-            changed = run_service.cancel_run(session, run, actor=actor)
+            changed = run_service.cancel_run(session, run, actor=who.actor, source=who.source)
         elif action == "move":
-            await _move(request, session, run, actor)
+            await _move(request, session, run, who)
             changed = True
         else:
             raise HTTPException(404, f"an exercise run has no action {action!r}")
@@ -109,7 +116,7 @@ class _FormProblem(ValueError):
         super().__init__(error["code"])
 
 
-async def _move(request: Request, session: Session, run: ExerciseRunRecord, actor: str) -> None:
+async def _move(request: Request, session: Session, run: ExerciseRunRecord, who: Principal) -> None:
     form = await form_lists(request)
     date_text, time_text, shift = (first(form, k, 40) for k in ("date", "time", "shift"))
     if bool(date_text or time_text) == bool(shift):
@@ -119,9 +126,9 @@ async def _move(request: Request, session: Session, run: ExerciseRunRecord, acto
             by = parse_duration(shift, signed=True)
         except ValueError:
             raise _FormProblem(form_error(f"move-by-{run.id}", "shift_invalid")) from None
-        run_service.move_run(session, run, by=by, actor=actor)
+        run_service.move_run(session, run, by=by, actor=who.actor, source=who.source)
         return
     to = local_moment(date_text, time_text, get_settings().timezone)
     if to is None:
         raise _FormProblem(form_error(f"move-to-{run.id}", "time_invalid"))
-    run_service.move_run(session, run, to=to, actor=actor)
+    run_service.move_run(session, run, to=to, actor=who.actor, source=who.source)

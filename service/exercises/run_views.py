@@ -71,12 +71,27 @@ class RunIn(BaseModel):
     start_at: AwareDatetime | None = None
     speed: float = Field(1.0, gt=0, le=MAX_SPEED)
 
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {"script": "county-exercise-day", "speed": 60},
+                {"script": "county-exercise-day", "start_at": "2027-03-01T09:00:00+01:00"},
+            ]
+        }
+    }
+
 
 class MoveIn(BaseModel):
     """A new T+0, or a shift in seconds (negative: earlier); the gaps stay."""
 
     to: AwareDatetime | None = None
     by_seconds: float | None = Field(None, ge=-366 * 86400, le=366 * 86400)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [{"by_seconds": 900}, {"to": "2027-03-01T10:00:00+01:00"}]
+        }
+    }
 
 
 class InjectOut(BaseModel):
@@ -100,6 +115,7 @@ class RunOut(BaseModel):
     paused_at: datetime | None
     created_by: str
     injects: list[InjectOut]
+    report_url: str = Field(description="the report page (HTML with charts, CSV and PDF)")
 
 
 def run_out(session: Session, run: ExerciseRunRecord) -> RunOut:
@@ -123,6 +139,7 @@ def run_out(session: Session, run: ExerciseRunRecord) -> RunOut:
         paused_at=as_utc(run.paused_at) if run.paused_at else None,
         created_by=run.created_by,
         injects=injects,
+        report_url=f"/exercises/reports/runs/{run.id}",
     )
 
 
@@ -181,6 +198,7 @@ def _start(
             start_at=body.start_at,
             speed=body.speed,
             actor=principal.actor,
+            source=principal.source,
         )
     except ScriptInvalid as exc:
         return problem_response(
@@ -200,19 +218,21 @@ def get_run(run_id: RunId, session: SessionDep, _principal: ReportsRead) -> RunO
     return _missing(run_id) if run is None else run_out(session, run)
 
 
-def _change(session: Session, run_id: int, action: str, actor: str, **options: Any) -> Any:
+def _change(
+    session: Session, run_id: int, action: str, principal: Principal, **options: Any
+) -> Any:
     run = session.get(ExerciseRunRecord, run_id)
     if run is None:
         return _missing(run_id)
     try:
         if action == "pause":
-            changed = pause_run(session, run, actor=actor)
+            changed = pause_run(session, run, actor=principal.actor, source=principal.source)
         elif action == "resume":
-            changed = resume_run(session, run, actor=actor)
+            changed = resume_run(session, run, actor=principal.actor, source=principal.source)
         elif action == "cancel":
-            changed = cancel_run(session, run, actor=actor)
+            changed = cancel_run(session, run, actor=principal.actor, source=principal.source)
         else:
-            move_run(session, run, actor=actor, **options)
+            move_run(session, run, actor=principal.actor, source=principal.source, **options)
             changed = True
     except RunInvalid as exc:
         return _refused(exc)
@@ -230,7 +250,7 @@ CHANGE: dict[int | str, dict[str, Any]] = {**NOT_FOUND, 409: {"description": "no
 )  # fmt: skip
 def pause(run_id: RunId, session: SessionDep, principal: NoticesSend) -> Any:
     """Hold every inject not yet sent."""
-    return _change(session, run_id, "pause", principal.actor)
+    return _change(session, run_id, "pause", principal)
 
 
 @router.post(
@@ -239,7 +259,7 @@ def pause(run_id: RunId, session: SessionDep, principal: NoticesSend) -> Any:
 )  # fmt: skip
 def resume(run_id: RunId, session: SessionDep, principal: NoticesSend) -> Any:
     """Continue after a pause: the unsent injects move on by the time spent paused."""
-    return _change(session, run_id, "resume", principal.actor)
+    return _change(session, run_id, "resume", principal)
 
 
 @router.post(
@@ -249,7 +269,7 @@ def resume(run_id: RunId, session: SessionDep, principal: NoticesSend) -> Any:
 def move(run_id: RunId, body: MoveIn, session: SessionDep, principal: NoticesSend) -> Any:
     """Move the whole run to a new T+0, or by a shift, keeping the gaps between injects."""
     by = timedelta(seconds=body.by_seconds) if body.by_seconds is not None else None
-    return _change(session, run_id, "move", principal.actor, to=body.to, by=by)
+    return _change(session, run_id, "move", principal, to=body.to, by=by)
 
 
 @router.post(
@@ -258,7 +278,7 @@ def move(run_id: RunId, body: MoveIn, session: SessionDep, principal: NoticesSen
 )  # fmt: skip
 def cancel(run_id: RunId, session: SessionDep, principal: NoticesSend) -> Any:
     """Stop the run: no further inject is sent."""
-    return _change(session, run_id, "cancel", principal.actor)
+    return _change(session, run_id, "cancel", principal)
 
 
 def plain(value: Any) -> Any:
@@ -318,6 +338,7 @@ def run_report(
     settings = get_settings()
     built = exercise_report(session, library, settings, run, readability=fmt != ReportFormat.csv)
     data = {
+        "report_url": f"/exercises/reports/runs/{run.id}",
         "run": run_out(session, run).model_dump(mode="json"),
         "injects": [
             {"key": s.inject_key, "status": s.status, "report": plain(r) if r else None}
@@ -338,7 +359,8 @@ def _broadcast(session: Session, target: str, library: ContentLibrary) -> Any:
 
     notice = find_by_code(session, target)
     if notice is not None:
-        return broadcast_report(session, library, get_settings(), notice=notice)
+        report = broadcast_report(session, library, get_settings(), notice=notice)
+        return report, f"/exercises/reports/notices/{notice.code}"
     schedule = find_listed(session, target)
     if schedule is None:
         return None
@@ -348,7 +370,10 @@ def _broadcast(session: Session, target: str, library: ContentLibrary) -> Any:
         .order_by(FiringRecord.fire_time.desc())
         .limit(1)
     )
-    return broadcast_report(session, library, get_settings(), firing=firing) if firing else None
+    if firing is None:
+        return None
+    report = broadcast_report(session, library, get_settings(), firing=firing)
+    return report, f"/exercises/reports/firings/{firing.id}"
 
 
 @router.get(
@@ -365,13 +390,14 @@ def broadcast(
     fmt: Format = ReportFormat.json,
 ) -> Response:
     """A test broadcast's report: a notice by code, or a schedule's latest firing."""
-    report = _broadcast(session, target, library)
-    if report is None:
+    found = _broadcast(session, target, library)
+    if found is None:
         detail = f"{target}: no notice with this code, nor a schedule that has fired"
         return problem_response(404, "not-found", "Nothing to report", detail)
+    report, url = found
     settings = get_settings()
     trend = quarterly_trend(session, settings.timezone, mode=report.mode)
-    data = {"report": plain(report), "trend": plain(trend)}
+    data = {"report_url": url, "report": plain(report), "trend": plain(trend)}
     title = render.broadcast_title(report)
     html = render.broadcast_html(report, trend, settings) if fmt == ReportFormat.pdf else ""
     csv = render.broadcast_csv(report, settings)

@@ -52,6 +52,7 @@ def start_run(
     start_at: datetime | None = None,
     speed: float = 1.0,
     actor: str,
+    source: str = "cli",
     now: datetime | None = None,
 ) -> ExerciseRunRecord:
     """Schedule every inject of the script from `start_at` (default now) at `speed`."""
@@ -88,12 +89,24 @@ def start_run(
         schedule.run_at = schedule.next_fire_at = _inject_time(run, schedule)
         session.add(schedule)
     session.flush()
-    _audit(session, run, "exercise.started", actor, {"speed": speed, "start": start.isoformat()})
+    _audit(
+        session,
+        run,
+        "exercise.started",
+        actor,
+        {"speed": speed, "start": start.isoformat()},
+        source=source,
+    )
     return run
 
 
 def _audit(
-    session: Session, run: ExerciseRunRecord, action: str, actor: str, details: dict[str, Any]
+    session: Session,
+    run: ExerciseRunRecord,
+    action: str,
+    actor: str,
+    details: dict[str, Any],
+    source: str,
 ) -> None:
     record(
         session,
@@ -101,7 +114,7 @@ def _audit(
         action=action,
         subject_type="exercise_run",
         subject_id=run.id,
-        source="cli",
+        source=source,
         details={"script": run.script, **details},
     )
 
@@ -123,7 +136,12 @@ def list_runs(session: Session) -> list[ExerciseRunRecord]:
 
 
 def pause_run(
-    session: Session, run: ExerciseRunRecord, *, actor: str, now: datetime | None = None
+    session: Session,
+    run: ExerciseRunRecord,
+    *,
+    actor: str,
+    source: str = "cli",
+    now: datetime | None = None,
 ) -> bool:
     """Hold every inject not yet sent; False if the run was not active."""
     if run.status != RunStatus.active.value:
@@ -132,7 +150,7 @@ def pause_run(
     for inject in injects_of(session, run.id):
         if inject.status == ScheduleStatus.active.value:
             inject.status = ScheduleStatus.paused.value
-    _audit(session, run, "exercise.paused", actor, {})
+    _audit(session, run, "exercise.paused", actor, {}, source=source)
     return True
 
 
@@ -152,7 +170,12 @@ def _reschedule(session: Session, run: ExerciseRunRecord, now: datetime) -> None
 
 
 def resume_run(
-    session: Session, run: ExerciseRunRecord, *, actor: str, now: datetime | None = None
+    session: Session,
+    run: ExerciseRunRecord,
+    *,
+    actor: str,
+    source: str = "cli",
+    now: datetime | None = None,
 ) -> bool:
     """Continue after a pause: every unsent inject moves on by the time spent paused."""
     if run.status != RunStatus.paused.value or run.paused_at is None:
@@ -162,7 +185,14 @@ def resume_run(
     run.start_at = as_utc(run.start_at) + paused
     run.status, run.paused_at = RunStatus.active.value, None
     _reschedule(session, run, now)
-    _audit(session, run, "exercise.resumed", actor, {"paused_seconds": paused.total_seconds()})
+    _audit(
+        session,
+        run,
+        "exercise.resumed",
+        actor,
+        {"paused_seconds": paused.total_seconds()},
+        source=source,
+    )
     return True
 
 
@@ -173,6 +203,7 @@ def move_run(
     to: datetime | None = None,
     by: timedelta | None = None,
     actor: str,
+    source: str = "cli",
     now: datetime | None = None,
 ) -> None:
     """Move the whole run to a new T+0 (or by a duration), keeping the gaps between injects."""
@@ -197,10 +228,13 @@ def move_run(
         "exercise.moved",
         actor,
         {"from": before.isoformat(), "to": run.start_at.isoformat()},
+        source=source,
     )
 
 
-def cancel_run(session: Session, run: ExerciseRunRecord, *, actor: str) -> bool:
+def cancel_run(
+    session: Session, run: ExerciseRunRecord, *, actor: str, source: str = "cli"
+) -> bool:
     """Stop the run: no further inject is sent; False if it had already ended."""
     if run.status in (RunStatus.done.value, RunStatus.cancelled.value):
         return False
@@ -208,7 +242,7 @@ def cancel_run(session: Session, run: ExerciseRunRecord, *, actor: str) -> bool:
     for inject in injects_of(session, run.id):
         if inject.status in (ScheduleStatus.active.value, ScheduleStatus.paused.value):
             inject.status, inject.next_fire_at = ScheduleStatus.removed.value, None
-    _audit(session, run, "exercise.cancelled", actor, {})
+    _audit(session, run, "exercise.cancelled", actor, {}, source=source)
     return True
 
 

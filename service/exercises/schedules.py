@@ -94,6 +94,7 @@ def add_schedule(
     new: NewSchedule,
     *,
     actor: str,
+    source: str = "cli",
     now: datetime | None = None,
 ) -> ScheduleRecord:
     """Validate and store a schedule; ScheduleInvalid names every problem, ChecksFailed the checks.
@@ -155,12 +156,24 @@ def add_schedule(
     )
     session.add(schedule)
     session.flush()
-    _audit(session, schedule, "schedule.added", actor, {"next_fire_at": first.isoformat()})
+    _audit(
+        session,
+        schedule,
+        "schedule.added",
+        actor,
+        {"next_fire_at": first.isoformat()},
+        source=source,
+    )
     return schedule
 
 
 def _audit(
-    session: Session, schedule: ScheduleRecord, action: str, actor: str, details: dict[str, Any]
+    session: Session,
+    schedule: ScheduleRecord,
+    action: str,
+    actor: str,
+    details: dict[str, Any],
+    source: str,
 ) -> None:
     record(
         session,
@@ -168,7 +181,7 @@ def _audit(
         action=action,
         subject_type="schedule",
         subject_id=schedule.id,
-        source="cli",
+        source=source,
         details={"name": schedule.name, "rule": schedule.rule, **details},
     )
 
@@ -192,12 +205,14 @@ def list_schedules(session: Session, *, include_finished: bool = False) -> list[
     return sorted(rows, key=lambda s: as_utc(s.next_fire_at) if s.next_fire_at else far)
 
 
-def pause_schedule(session: Session, schedule: ScheduleRecord, *, actor: str) -> bool:
+def pause_schedule(
+    session: Session, schedule: ScheduleRecord, *, actor: str, source: str = "cli"
+) -> bool:
     """Stop firing until resumed; False if it was not active."""
     if schedule.status != ScheduleStatus.active.value:
         return False
     schedule.status = ScheduleStatus.paused.value
-    _audit(session, schedule, "schedule.paused", actor, {})
+    _audit(session, schedule, "schedule.paused", actor, {}, source=source)
     return True
 
 
@@ -207,6 +222,7 @@ def resume_schedule(
     settings: Settings,
     *,
     actor: str,
+    source: str = "cli",
     now: datetime | None = None,
 ) -> bool:
     """Fire again from now on (a rule skips what passed meanwhile); False if not paused."""
@@ -223,15 +239,18 @@ def resume_schedule(
         "schedule.resumed",
         actor,
         {"next_fire_at": at and as_utc(at).isoformat()},
+        source=source,
     )
     return True
 
 
-def remove_schedule(session: Session, schedule: ScheduleRecord, *, actor: str) -> bool:
+def remove_schedule(
+    session: Session, schedule: ScheduleRecord, *, actor: str, source: str = "cli"
+) -> bool:
     """Stop it for good (kept with its firings for the reports); False if already removed."""
     if schedule.status == ScheduleStatus.removed.value:
         return False
     schedule.status = ScheduleStatus.removed.value
     schedule.next_fire_at = None
-    _audit(session, schedule, "schedule.removed", actor, {})
+    _audit(session, schedule, "schedule.removed", actor, {}, source=source)
     return True

@@ -49,6 +49,31 @@ MAX_COUNT = 100
 Ref = Annotated[str, Path(max_length=NAME_MAX_LENGTH, description="id or name")]
 Count = Annotated[int, Query(ge=1, le=MAX_COUNT, description="how many fire times")]
 ICS = "text/calendar; charset=utf-8"
+# The quarterly test notice (demo/exercises/quarterly_test.json), shortened to Swedish.
+SCHEDULE_EXAMPLE: dict[str, Any] = {
+    "name": "Kvartalsprov",
+    "rule": "vma-quarterly",
+    "grace_seconds": 3600,
+    "allow_failed_checks": False,
+    "notice": {
+        "scenario": "general",
+        "message_type": "alert",
+        "mode": "test",
+        "severity": "minor",
+        "urgency": "unknown",
+        "certainty": "unknown",
+        "areas": ["vasteras"],
+        "fields": {
+            "headline": {"sv": "Prov av kommunens krismeddelanden"},
+            "message": {"sv": "Vi provar att kommunens krismeddelanden når fram."},
+            "sms": {"sv": "Vi provar att kommunens krismeddelanden når fram."},
+        },
+        "contact": {"phone": "021-39 00 00", "web": "https://www.vasteras.se/kris"},
+        "audiences": ["general-public"],
+        "languages": ["sv"],
+        "channels": ["sms", "email", "web"],
+    },
+}
 
 
 class ScheduleIn(BaseModel):
@@ -60,6 +85,8 @@ class ScheduleIn(BaseModel):
     grace_seconds: int | None = Field(None, ge=0, le=7 * 24 * 3600)
     allow_failed_checks: bool = False
     notice: dict[str, Any] = Field(description="the exercise or test alert, as a notice file")
+
+    model_config = {"json_schema_extra": {"examples": [SCHEDULE_EXAMPLE]}}
 
 
 class ScheduleOut(BaseModel):
@@ -158,7 +185,9 @@ def _add(
         body.name, body.notice, body.rule, body.at, body.grace_seconds, body.allow_failed_checks
     )
     try:
-        schedule = add_schedule(session, library, settings, new, actor=principal.actor)
+        schedule = add_schedule(
+            session, library, settings, new, actor=principal.actor, source=principal.source
+        )
     except ScheduleInvalid as exc:
         detail = f"schedule {body.name!r} was not added: {len(exc.problems)} problem(s)"
         return problem_response(
@@ -183,17 +212,21 @@ def get_schedule(
     return _missing(ref) if found is None else schedule_out(found, get_settings(), count)
 
 
-def _change(session: Session, ref: str, action: str, actor: str) -> ScheduleOut | JSONResponse:
+def _change(
+    session: Session, ref: str, action: str, principal: Principal
+) -> ScheduleOut | JSONResponse:
     found = find_listed(session, ref)
     if found is None:
         return _missing(ref)
     settings = get_settings()
     if action == "pause":
-        changed = pause_schedule(session, found, actor=actor)
+        changed = pause_schedule(session, found, actor=principal.actor, source=principal.source)
     elif action == "resume":
-        changed = resume_schedule(session, found, settings, actor=actor)
+        changed = resume_schedule(
+            session, found, settings, actor=principal.actor, source=principal.source
+        )
     else:
-        changed = remove_schedule(session, found, actor=actor)
+        changed = remove_schedule(session, found, actor=principal.actor, source=principal.source)
     if not changed:
         return problem_response(
             409, "wrong-state", "Not possible now", f"schedule {found.name!r} is {found.status}"
@@ -209,7 +242,7 @@ def _change(session: Session, ref: str, action: str, actor: str) -> ScheduleOut 
 )
 def pause(ref: Ref, session: SessionDep, principal: NoticesSend) -> ScheduleOut | JSONResponse:
     """Stop firing until resumed."""
-    return _change(session, ref, "pause", principal.actor)
+    return _change(session, ref, "pause", principal)
 
 
 @router.post(
@@ -220,7 +253,7 @@ def pause(ref: Ref, session: SessionDep, principal: NoticesSend) -> ScheduleOut 
 )
 def resume(ref: Ref, session: SessionDep, principal: NoticesSend) -> ScheduleOut | JSONResponse:
     """Fire again from now on (a rule skips the times that passed meanwhile)."""
-    return _change(session, ref, "resume", principal.actor)
+    return _change(session, ref, "resume", principal)
 
 
 @router.delete(
@@ -231,7 +264,7 @@ def resume(ref: Ref, session: SessionDep, principal: NoticesSend) -> ScheduleOut
 )
 def remove(ref: Ref, session: SessionDep, principal: NoticesSend) -> ScheduleOut | JSONResponse:
     """Stop a schedule for good (kept with its firings for the reports)."""
-    return _change(session, ref, "remove", principal.actor)
+    return _change(session, ref, "remove", principal)
 
 
 @router.get(

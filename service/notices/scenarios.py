@@ -74,9 +74,10 @@ class FieldSpec(BaseModel):
 class Instructions(BaseModel):
     """What a scenario tells people to do, as English msgids (the checks compare translations).
 
-    `alert`: what an easy-read SMS of an alert or update may open with; `all_clear`: what an
-    all-clear may open with; `lasting`: instructions to stay, avoid or boil, which an SMS may give
-    only together with one of `ends` (how people will know it is over).
+    `alert`: what an easy-read SMS, and the top of an easy-read page, of an alert or update may
+    open with; `all_clear`: what an all-clear may open with (what is safe or normal again);
+    `lasting`: instructions to stay, avoid, leave or boil, which an SMS may give only together
+    with one of `ends` (how people will know it is over).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from service.accounts import admin_views
 from service.audit import pages as audit_pages
+from service.exercises import canary_pages, report_pages, run_pages
 from service.exercises import pages as exercise_pages
-from service.exercises import report_pages, run_pages
 from service.recipients import pages as recipient_pages
 from service.web import content_pages, outbox_pages
 
@@ -22,3 +22,4 @@ def install_admin_pages(app: FastAPI) -> None:
     app.include_router(exercise_pages.router)
     app.include_router(report_pages.router)
     app.include_router(run_pages.router)
+    app.include_router(canary_pages.router)

@@ -43,6 +43,7 @@ PAGE_PREFIXES = (
     "/exercises/schedules",
     "/exercises/reports",
     "/exercises/runs",
+    "/exercises/canaries",
     "/account",
     "/logout",
 )

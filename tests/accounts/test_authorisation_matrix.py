@@ -40,7 +40,12 @@ from service.config import Settings, get_settings
 from service.content import ContentLibrary, get_library
 from service.delivery.models import Delivery
 from service.exercises.calendar_link import calendar_token
-from service.exercises.models import ExerciseRunRecord, FiringRecord, ScheduleRecord
+from service.exercises.models import (
+    CanaryRecord,
+    ExerciseRunRecord,
+    FiringRecord,
+    ScheduleRecord,
+)
 from service.main import app
 from service.recipients.areas import load_areas
 from service.store.database import make_engine, session_scope
@@ -402,6 +407,32 @@ CALLS: dict[str, Call] = {
         lambda w, m: "/api/v1/schedule-rules/next?rule=vma-quarterly&count=3",
         needs="reports:read",
     ),
+    "GET /api/v1/schedules/{ref}/firings": _missing(
+        "GET", "/api/v1/schedules/{id}/firings", "reports:read"
+    ),
+    # Canaries (service/exercises/canary_views.py): addresses are personal data, as sending.
+    "GET /api/v1/canaries": Call("GET", lambda w, m: "/api/v1/canaries", needs="notices:send"),
+    "POST /api/v1/canaries": Call(
+        "POST",
+        lambda w, m: "/api/v1/canaries",
+        needs="notices:send",
+        ok=201,
+        json=lambda w, m: {
+            "channel": "email",
+            "address": f"jour{next(_serial)}@example.se",
+            "label": "Jour",
+        },
+    ),
+    "GET /api/v1/canaries/{canary_id}": _missing("GET", "/api/v1/canaries/{id}", "notices:send"),
+    "PUT /api/v1/canaries/{canary_id}": _missing(
+        "PUT",
+        "/api/v1/canaries/{id}",
+        "notices:send",
+        json=lambda w, m: {"address": "jour@example.se", "label": "Jour"},
+    ),
+    "DELETE /api/v1/canaries/{canary_id}": _missing(
+        "DELETE", "/api/v1/canaries/{id}", "notices:send"
+    ),
     "GET /api/v1/calendar.ics": Call(
         "GET", lambda w, m: "/api/v1/calendar.ics", needs="reports:read"
     ),
@@ -523,6 +554,20 @@ def _new_run(world: World) -> int:
         return run.id
 
 
+def _new_canary(world: World) -> int:
+    """A test recipient of its own for a call that changes or removes one."""
+    with session_scope(world.engine) as session:
+        canary = CanaryRecord(
+            channel="email",
+            address=f"matrix-{uuid.uuid4().hex}@example.se",
+            label="Matrix",
+            created_by="test",
+        )
+        session.add(canary)
+        session.flush()
+        return canary.id
+
+
 def _report_path(suffix: str) -> Callable[[World], str]:
     """The report of a missed firing of a schedule of its own."""
 
@@ -601,6 +646,29 @@ CALLS.update(
         "POST /exercises/runs": Call("POST", lambda w, m: "/exercises/runs", ok=400, needs=PERSON),
         "POST /exercises/runs/{run_id}/{action}": Call(
             "POST", lambda w, m: f"/exercises/runs/{_new_run(w)}/pause", ok=303, needs=PERSON
+        ),
+        "GET /exercises/canaries/new": _page("/exercises/canaries/new"),
+        "POST /exercises/canaries": Call(
+            "POST", lambda w, m: "/exercises/canaries", ok=400, needs=PERSON
+        ),
+        "GET /exercises/canaries/{canary_id}/edit": _page_of(
+            lambda w: f"/exercises/canaries/{_new_canary(w)}/edit"
+        ),
+        "POST /exercises/canaries/{canary_id}": Call(
+            "POST",
+            lambda w, m: f"/exercises/canaries/{_new_canary(w)}",
+            ok=303,
+            needs=PERSON,
+            prepare=lambda _c, _w: {
+                "data": {"address": f"moved-{uuid.uuid4().hex}@example.se", "label": "Jour"},
+                "follow_redirects": False,
+            },
+        ),
+        "POST /exercises/canaries/{canary_id}/remove": Call(
+            "POST",
+            lambda w, m: f"/exercises/canaries/{_new_canary(w)}/remove",
+            ok=303,
+            needs=PERSON,
         ),
         "GET /exercises/reports/{kind}/{report_id}": _page_of(_report_path("")),
         "GET /exercises/reports/{kind}/{report_id}/report.csv": _page_of(

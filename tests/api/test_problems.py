@@ -163,13 +163,6 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
     ]
 
 
-KNOWN_WITHOUT_EXAMPLE = {
-    "post /api/v1/schedules",
-    "post /api/v1/exercises",
-    "post /api/v1/exercises/{run_id}/move",
-}
-
-
 def _has_example(schema: dict[str, Any], content: dict[str, Any]) -> bool:
     """An example for the body, or (a form) one for each of its fields."""
     if "example" in content or "examples" in content:
@@ -200,9 +193,7 @@ def test_the_contract_has_examples_stable_ids_security_and_problems() -> None:
         for content in operation.get("requestBody", {}).get("content", {}).values()
         if not _has_example(schema, content)
     }
-    # Known gap, reported with the branch: the exercises routes (another branch's) have none
-    # yet. Any other body without an example fails here.
-    assert missing <= KNOWN_WITHOUT_EXAMPLE, sorted(missing - KNOWN_WITHOUT_EXAMPLE)
+    assert not missing, sorted(missing)  # every request body has an example
     for path, method, operation in _operations():
         for status, response in operation["responses"].items():
             if status[0] in "45":

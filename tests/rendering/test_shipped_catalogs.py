@@ -51,3 +51,23 @@ def test_every_drafted_catalog_covers_every_scenario(library: ContentLibrary) ->
         if r.review_status in ("draft", "reviewed") and r.percent < 100
     ]
     assert gaps == []
+
+
+def test_tigrinya_names_the_tap_in_words_eritrean_and_ethiopian_readers_know(
+    library: ContentLibrary,
+) -> None:
+    """ "ቡምባ" is Eritrean usage: every message about the tap also says "ቧንቧ"."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    with (library.locales_dir / "ti" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalog = read_po(handle)
+    about_the_tap = [
+        m for m in catalog if m.id and re.search(r"\btaps?\b|running water", str(m.id))
+    ]
+    assert len(about_the_tap) > 10
+    for message in about_the_tap:
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        for form in forms:
+            assert "ቡምባ" in form and "ቧንቧ" in form, (message.id, form)
