@@ -30,9 +30,9 @@ from service.recipients import views as recipients_views
 from service.web import docs_views, public_views
 from service.web import views as web_views
 from service.web.admin_pages import install_admin_pages
+from service.web.error_pages import install_error_pages
 from service.web.headers import SecurityHeaders
 from service.web.notices import views as notices_views
-from service.web.notices.errors import install_error_pages
 from service.webhooks import views as webhook_views
 from service.webhooks.sender import run_sender
 from service.workflow import views as workflow_views

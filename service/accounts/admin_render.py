@@ -1,8 +1,11 @@
 """The administration pages: their templates (one folder per domain) and words (domain "admin").
 
-The pages stand on the staff layout (accounts/templates/base.html). Their own words live in
-locales/<lang>/LC_MESSAGES/admin.po (Swedish and English, English msgids); the layout's words
-come from staff.po. Each page's Content-Security-Policy allows exactly its inline stylesheets.
+The pages stand on the web app's staff layout (service/web/templates/staff/layout.html, the same
+skip link, header, navigation, language switch and sign-out as the notice pages; its context
+comes from `service.web.layout.layout_context`, so the language follows `?lang=` and the
+cookie). Their own words live in locales/<lang>/LC_MESSAGES/admin.po (Swedish and English,
+English msgids), with staff.po's and the layout's (webapp.po) behind them. Each page's
+Content-Security-Policy allows exactly its inline stylesheets, and no script.
 """
 
 from __future__ import annotations
@@ -23,20 +26,15 @@ from markupsafe import Markup
 
 import service
 from service.accounts.csrf import FORM_MAX_BYTES, FORM_TYPE
-from service.accounts.pages import (
-    DEFAULT_LANGUAGE,
-    NO_STORE,
-    STAFF_DOMAIN,
-    TEMPLATES_DIR,
-    language_links,
-    page_language,
-)
+from service.accounts.pages import DEFAULT_LANGUAGE, NO_STORE, STAFF_DOMAIN, TEMPLATES_DIR
 from service.accounts.principal import Principal
 from service.accounts.roles import Scope
 from service.config import get_settings
 from service.rendering.catalogs import MessageCatalog, UsageTracker, load_catalog
 from service.rendering.environment import gettext_callables
 from service.web.headers import CSP, style_source
+from service.web.layout import DOMAIN as LAYOUT_DOMAIN
+from service.web.layout import WEB_DIR, layout_context, remember_language
 
 ADMIN_DOMAIN = "admin"
 # The service package itself (never a folder beside the project).
@@ -49,9 +47,8 @@ TEMPLATE_DIRS = {
     "exercises": SERVICE / "exercises" / "templates" / "pages",
     "web": SERVICE / "web" / "admin_templates",
 }
-# The navigation: (path, English label, the scope that opens it).
+# The administration's own navigation under the layout's: (path, English label, scope).
 NAVIGATION = (
-    ("/notices", "Notices", Scope.notices_read),
     ("/admin/recipients", "Recipients", Scope.recipients_read),
     ("/admin/users", "Users", Scope.admin),
     ("/admin/keys", "API keys", Scope.admin),
@@ -78,6 +75,7 @@ def admin_environment() -> Environment:
             [
                 PrefixLoader({k: FileSystemLoader(v) for k, v in TEMPLATE_DIRS.items()}),
                 FileSystemLoader(TEMPLATES_DIR),
+                FileSystemLoader(WEB_DIR / "templates" / "staff"),  # layout.html
             ]
         ),
         autoescape=True,
@@ -94,12 +92,13 @@ def admin_environment() -> Environment:
 
 @lru_cache
 def admin_catalog(locales_dir: Path, language: str) -> MessageCatalog:
-    """The admin words, with the staff layout's words behind them."""
+    """The admin words, with the staff pages' and the layout's words behind them."""
     admin = load_catalog(locales_dir, language, domain=ADMIN_DOMAIN)
     staff = load_catalog(locales_dir, language, domain=STAFF_DOMAIN)
+    layout = load_catalog(locales_dir, language, domain=LAYOUT_DOMAIN)
     return MessageCatalog(
         language,
-        {**staff.entries, **admin.entries},
+        {**layout.entries, **staff.entries, **admin.entries},
         admin.plural,
         admin.num_plurals,
         admin.exists,
@@ -153,9 +152,10 @@ def render_admin(
     current: str = "",
     **context: Any,
 ) -> HTMLResponse:
-    """An administration page for the signed-in `principal`."""
-    language = page_language(request)
-    nav = [
+    """An administration page for the signed-in `principal`, in the staff layout."""
+    layout = layout_context(request, principal)
+    language = layout["lang"]
+    admin_nav = [
         {"href": href, "label": label, "current": href == current}
         for href, label, scope in NAVIGATION
         if principal.has(scope)
@@ -164,19 +164,18 @@ def render_admin(
         admin_environment()
         .get_template(template)
         .render(
-            lang=language,
-            languages=language_links(request, language),
-            municipality=get_settings().municipality_name,
-            nav=nav,
+            **layout | {"with_script": False},  # the policy allows no script on these pages
+            admin_nav=admin_nav,
             me=principal.name,
-            csrf_token=principal.csrf_token or "",
             local=lambda value, style="short": local_time(value, language, style),
             link=lambda path: with_language(path, language),
             **admin_gettext(language),
             **context,
         )
     )
-    return HTMLResponse(html, status_code=status_code, headers=page_headers(html))
+    response = HTMLResponse(html, status_code=status_code, headers=page_headers(html))
+    remember_language(request, response)
+    return response
 
 
 def with_language(path: str, language: str) -> str:

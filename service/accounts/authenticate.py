@@ -21,6 +21,7 @@ from service.accounts.roles import Role, Scope, parse_roles, scopes_of_roles
 from service.accounts.sessions import SESSION_COOKIE, find_session, touch, unsign
 from service.api.deps import SessionDep
 from service.audit.service import record
+from service.store.database import session_scope
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -135,3 +136,12 @@ def authenticate(
     if cookie:
         return _from_cookie(session, cookie, address)
     return None
+
+
+def session_principal(request: Request) -> Principal | None:
+    """The person of the request's session cookie, if any (for the error pages' menu)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    with session_scope() as session:
+        return _from_cookie(session, cookie, client_address(request))

@@ -20,6 +20,11 @@ from service.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
+# Answers of their own for some paths (the staff pages' 413 page, service.web.error_pages):
+# each gets (scope, limit, sent, declared) and returns an ASGI answer, or None to pass.
+PageRefusal = Callable[[Scope, int, int, bool], ASGIApp | None]
+PAGE_REFUSALS: list[PageRefusal] = []
+
 
 def body_limit(settings: Settings, path: str) -> int:
     """The body limit for `path`: the longest matching entry of body_limits, else the default."""
@@ -37,6 +42,14 @@ def _declared_length(scope: Scope) -> int | None:
             # The server (h11, httptools) has already refused a malformed Content-Length.
             return int(value) if value.isdigit() else None
     return None
+
+
+def _refusal(scope: Scope, limit: int, sent: int, *, declared: bool) -> ASGIApp:
+    for page in PAGE_REFUSALS:
+        answer = page(scope, limit, sent, declared)
+        if answer is not None:
+            return answer
+    return _too_large(limit, sent, declared=declared)
 
 
 def _too_large(limit: int, sent: int, *, declared: bool) -> ASGIApp:
@@ -77,7 +90,7 @@ class BodySizeLimit:
         declared = _declared_length(scope)
         if declared is not None and declared > limit:
             # The server discards the unread body, so the connection stays usable.
-            await _too_large(limit, declared, declared=True)(scope, receive, send)
+            await _refusal(scope, limit, declared, declared=True)(scope, receive, send)
             return
         received = 0
         refused = started = False
@@ -92,7 +105,7 @@ class BodySizeLimit:
                 if received > limit:
                     refused = True
                     if not started:
-                        await _too_large(limit, received, declared=False)(scope, receive, send)
+                        await _refusal(scope, limit, received, declared=False)(scope, receive, send)
                     # To the app the client has gone: it stops reading and its answer is dropped.
                     return {"type": "http.disconnect"}
             return message

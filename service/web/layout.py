@@ -28,6 +28,7 @@ from service.accounts.roles import Scope
 from service.config import get_settings
 from service.rendering.catalogs import load_catalog
 from service.web.headers import CSP, staff_policy
+from service.web.phrasebook import Phrasebook
 
 WEB_DIR = Path(__file__).resolve().parent
 STATIC_DIR = WEB_DIR / "static"
@@ -168,6 +169,34 @@ def nav_links(principal: Principal | None, current: str) -> list[dict[str, Any]]
     return links
 
 
+def layout_context(request: Request, principal: Principal | None) -> dict[str, Any]:
+    """What the staff layout needs: language and its switch, navigation, the person, the token."""
+    language = staff_language(request)
+    query = dict(request.query_params)
+    switch = []
+    for tag, name in LANGUAGES.items():
+        if tag != language:
+            other = urlencode({**query, "lang": tag})
+            switch.append({"tag": tag, "name": name, "href": f"{request.url.path}?{other}"})
+    return {
+        "lang": language,
+        "languages": switch,
+        "nav": nav_links(principal, request.url.path),
+        "principal": principal,
+        "csrf_token": principal.csrf_token if principal else "",
+        "municipality": get_settings().municipality_name,
+        "with_script": True,
+    }
+
+
+def remember_language(request: Request, response: Response) -> Response:
+    """Keep a language asked for with `?lang=` (a cookie), so every staff page follows it."""
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, asked, samesite="lax", httponly=True, path="/")
+    return response
+
+
 def render_staff(
     request: Request,
     principal: Principal | None,
@@ -177,32 +206,21 @@ def render_staff(
     **context: Any,
 ) -> HTMLResponse:
     """A staff page in the person's language, with the layout around it; never cached."""
-    language = staff_language(request)
-    words = Words(language)
-    query = dict(request.query_params)
-    switch = []
-    for tag, name in LANGUAGES.items():
-        if tag != language:
-            other = urlencode({**query, "lang": tag})
-            switch.append({"tag": tag, "name": name, "href": f"{request.url.path}?{other}"})
+    layout = layout_context(request, principal)
+    words = Words(layout["lang"])
     html = (
         staff_environment()
         .get_template(template)
         .render(
-            lang=language,
-            languages=switch,
-            nav=nav_links(principal, request.url.path),
-            principal=principal,
-            csrf_token=principal.csrf_token if principal else "",
-            municipality=get_settings().municipality_name,
+            **layout,
             _=words.gettext,
             gettext=words.gettext,
             ngettext=words.ngettext,
             words=words,
+            said=Phrasebook(words).said,
             **context,
         )
     )
     response = HTMLResponse(html, status_code=status_code, headers=HEADERS)
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANGUAGE_COOKIE, language, samesite="lax", httponly=True, path="/")
+    remember_language(request, response)
     return response

@@ -90,6 +90,7 @@ def test_an_admin_adds_a_user_fixing_errors_changes_roles_and_disables_them(
         "A user with this e-mail address already exists",
         "Choose at least one role",
     ]
+    admin.get("/admin/users?lang=sv")  # back to Swedish: the choice is kept, like on every page
     added = admin.post(
         "/admin/users",
         data={

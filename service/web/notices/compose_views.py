@@ -172,6 +172,8 @@ def _after_save(record: NoticeRecord, form: MultiForm, problems: list[NoticeProb
         return RedirectResponse(
             f"/notices/{record.code}/edit?grow={name}:{rows}#{anchor}", status_code=303
         )
+    if action == "update":  # languages changed without JavaScript: show their note boxes
+        return RedirectResponse(f"/notices/{record.code}/edit#notes", status_code=303)
     if action == "preview" and not problems:
         return RedirectResponse(f"/notices/{record.code}/preview", status_code=303)
     return RedirectResponse(f"/notices/{record.code}/edit?saved=1", status_code=303)

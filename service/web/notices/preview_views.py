@@ -67,17 +67,6 @@ ADVICE = {
 }
 
 
-# What to do about a failed check (msgids of the webapp domain; %(language)s is filled in).
-ADVICE = {
-    "sms": "Shorten the note or the texts so the SMS fits, or leave SMS out for this audience.",
-    "own_text": "Add a %(language)s translation of your text, or leave %(language)s out.",
-    "catalog": "The %(language)s translation is incomplete: ask a translator, or leave "
-    "%(language)s out.",
-    "long": "Shorten the marked sentences and use everyday words; a note often adds the long ones.",
-    "words": "Rewrite the marked text in plainer words.",
-}
-
-
 def advice(check: VariantCheck, language_name: str) -> list[str]:
     """What to do about each failed check, as msgids with `language` to fill in."""
     said: list[str] = []

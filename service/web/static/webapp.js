@@ -26,6 +26,17 @@
     });
   });
 
+  // Compose: ticking a language shows the box for its note at once (the Update button does it
+  // without JavaScript); unticking hides an empty box, never one with text in it.
+  document.querySelectorAll("input[name=languages]").forEach(function (box) {
+    var note = document.querySelector("[data-note-for='" + box.value + "']");
+    if (!note || box.value === "sv") { return; }
+    box.addEventListener("change", function () {
+      var text = note.querySelector("textarea");
+      note.hidden = !box.checked && (!text || text.value.trim() === "");
+    });
+  });
+
   // Compose: re-check the form as it is typed (the server validates, renders and checks).
   var form = document.getElementById("compose-form");
   if (form && form.dataset.check) {

@@ -7,9 +7,11 @@ import re
 from babel.messages.pofile import read_po
 
 from service.rendering.messages import template_msgids
+from service.web.error_pages import LINK_WORDS, OTHER, TEXTS
 from service.web.layout import NAV, TEMPLATE_DIRS, Words
 from service.web.notices.form import PART_LABELS, TRANSLATED_PROBLEMS
 from service.web.notices.preview_views import ADVICE
+from service.web.phrasebook import msgids as phrasebook_msgids
 from tests.conftest import ROOT
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%\((\w+)\)\.1f")
@@ -24,6 +26,9 @@ def used_msgids() -> set[str]:
         | set(PART_LABELS.values())
         | set(ADVICE.values())
         | set(TRANSLATED_PROBLEMS)
+        | {m for pair in [*TEXTS.values(), OTHER] for m in pair}
+        | set(LINK_WORDS)
+        | phrasebook_msgids()
     )
 
 
