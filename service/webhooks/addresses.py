@@ -21,10 +21,28 @@ class AddressRefused(ValueError):
     """The URL may not receive webhooks; the message says why."""
 
 
+# NAT64's well-known prefix: a gateway turns 64:ff9b::a.b.c.d into the IPv4 address a.b.c.d.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
+def _embedded(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one leads to (mapped, NAT64, 6to4, IPv4-compatible), if any."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip in _NAT64 or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def _private(address: str) -> bool:
+    ip: ipaddress.IPv4Address | ipaddress.IPv6Address
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    # An address that carries an IPv4 one is as private as that one (10.x behind NAT64...).
+    if isinstance(ip, ipaddress.IPv6Address) and (inner := _embedded(ip)) is not None:
+        ip = inner
     return not ip.is_global or ip.is_multicast
 
 

@@ -252,6 +252,12 @@ def test_a_receiver_gets_every_event_once_signed_and_retried_after_a_500(
         "http://169.254.169.254/latest/meta-data",
         "https://user:secret@8.8.8.8/hook",
         "http://0.0.0.0/hook",
+        # IPv6 forms that carry a private IPv4 address: NAT64, 6to4, IPv4-compatible, Teredo.
+        "http://[64:ff9b::a00:1]/hook",
+        "http://[64:ff9b::7f00:1]/hook",
+        "http://[2002:a9fe:a9fe::1]/hook",
+        "http://[::a00:1]/hook",
+        "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/hook",
     ],
 )
 def test_webhooks_never_go_to_other_schemes_or_private_addresses(url: str) -> None:
