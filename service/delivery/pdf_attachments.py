@@ -42,6 +42,10 @@ class PdfAttacher:
         try:
             return with_pdf(job, await render)
         except Exception as exc:  # a PDF we cannot render can never be sent
+            # Forgotten, so the next claim renders again: a passing failure (a full disk,
+            # memory) must not fail every later e-mail of the variant for the worker's life.
+            if self.renders.get(key) is render:
+                del self.renders[key]
             reason = f"could not build the message: {type(exc).__name__}: {exc}"
             logger.warning("delivery %s: %s", job.id, reason)
             return Outcome(job, error=reason, permanent=True)

@@ -7,20 +7,25 @@ slowed down on purpose and every SMS must have reached the local Twilio server b
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from service.channels.base import Attachment, OutgoingMessage
 from service.channels.print import pdf
+from service.delivery.dispatch import Outcome
+from service.delivery.messages import Job, MessageBuilder, PdfWanted
 from service.delivery.models import Delivery
+from service.delivery.pdf_attachments import PdfAttacher
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
 from tests.delivery.test_worker import drain, fake_settings, phone, seed, statuses
@@ -96,3 +101,34 @@ def test_sms_leave_while_the_emails_pdf_is_rendered_once_outside_the_claim(
         [attachment] = list(mail.iter_attachments())
         assert attachment.get_content_type() == "application/pdf"
         assert attachment.get_content().startswith(b"%PDF")
+
+
+def test_a_render_that_failed_is_tried_again_for_the_next_e_mail() -> None:
+    """One failed render (a full disk, memory) fails that claim's e-mails, not the variant's."""
+
+    class FailsOnce:
+        calls = 0
+
+        def pdf(self, wanted: PdfWanted) -> Attachment:
+            self.calls += 1
+            if self.calls == 1:
+                raise OSError("No space left on device")
+            return Attachment("notice.pdf", "application/pdf", b"%PDF-1.7")
+
+    wanted = PdfWanted(7, cast(Any, None), "ABC123", cast(Any, ("sv", "standard", "public")))
+
+    def job(number: int) -> Job:
+        message = OutgoingMessage("email", f"p{number}@example.se", "text", f"ref-{number}")
+        return Job(number, "email", 0, message, pdf=wanted)
+
+    builder = FailsOnce()
+    attacher = PdfAttacher(cast(MessageBuilder, builder))
+    try:
+        first = asyncio.run(attacher.attach(job(1)))
+        second = asyncio.run(attacher.attach(job(2)))
+    finally:
+        attacher.shutdown()
+    assert isinstance(first, Outcome) and "No space left" in (first.error or "")
+    assert isinstance(second, OutgoingMessage), second
+    assert [a.filename for a in second.attachments] == ["notice.pdf"]
+    assert builder.calls == 2
