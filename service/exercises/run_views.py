@@ -12,13 +12,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.orm import Session
 
-from service.accounts.permissions import PROTECTED_RESPONSES, NoticesSend, ReportsRead
+from service.accounts.permissions import (
+    PROTECTED_RESPONSES,
+    NoticesSend,
+    ReportsRead,
+    refuse_test_key_for,
+)
 from service.accounts.principal import Principal
 from service.api.deps import LibraryDep, SessionDep
 from service.api.idempotency import Idempotent, json_response
@@ -386,7 +391,8 @@ def broadcast(
     target: Annotated[str, Path(max_length=100, description="notice code, or schedule id/name")],
     session: SessionDep,
     library: LibraryDep,
-    _principal: ReportsRead,
+    principal: ReportsRead,
+    request: Request,
     fmt: Format = ReportFormat.json,
 ) -> Response:
     """A test broadcast's report: a notice by code, or a schedule's latest firing."""
@@ -395,6 +401,8 @@ def broadcast(
         detail = f"{target}: no notice with this code, nor a schedule that has fired"
         return problem_response(404, "not-found", "Nothing to report", detail)
     report, url = found
+    # A test key sees only exercise and test notices: a real one's report names people.
+    refuse_test_key_for(session, principal, request, report.mode)
     settings = get_settings()
     trend = quarterly_trend(session, settings.timezone, mode=report.mode)
     data = {"report_url": url, "report": plain(report), "trend": plain(trend)}

@@ -123,6 +123,21 @@ def test_a_test_broadcast_s_report_as_json_csv_and_pdf(
     assert client.get(path, headers=key("notices:read")).status_code == 403
 
 
+def test_a_test_key_reads_no_report_of_a_real_notice(
+    client: TestClient, library: ContentLibrary
+) -> None:
+    """A test key sees only exercise and test notices: a real one's report names people."""
+    raw = {**quarterly_notice(), "mode": "actual"}
+    with session_scope() as session:
+        notice = validate_notice(raw, library)
+        code = publish_notice(session, notice, raw, actor="test", source="test").code
+    path = f"/api/v1/reports/broadcasts/{code}"
+    test_key = bearer(api_key(get_engine(), "reports:read", test=True))
+    refused = client.get(path, headers=test_key)
+    assert refused.status_code == 403 and "test key" in refused.json()["detail"]
+    assert client.get(path, headers=key("reports:read")).json()["report"]["mode"] == "actual"
+
+
 def test_the_calendar_by_key_and_at_its_capability_address(
     client: TestClient, frozen_clock: FrozenClock
 ) -> None:
