@@ -6,7 +6,9 @@ for good (an invalid number, an opt-out) stays failed. Each person gets at most 
 someone who has another delivery of the notice under way or done is left alone, and of several
 failed deliveries only the first choice is re-queued (its fallback runs again if it fails).
 A notice whose sending was stopped (`klarvarsel stop-sending`: some deliveries cancelled) is
-never re-queued: retrying must not undo a stop, as planning and fallback do not.
+never re-queued: retrying must not undo a stop, as planning and fallback do not. Nor is one
+an update, all-clear or cancel has followed (a sent notice referencing it): the old message
+would contradict the newer one ("boil the water" after "you can drink the water again").
 The command, the API route and the web page's button all call `retry_failed`.
 """
 
@@ -21,7 +23,7 @@ from service.audit.service import record
 from service.clock import utcnow
 from service.config import Settings
 from service.delivery.models import POSSIBLE_DUPLICATE, Delivery, DeliveryStatus
-from service.notices.models import NoticeRecord
+from service.notices.models import NoticeRecord, NoticeState
 
 MENDABLE = ("gave up", "the provider reported")
 _BUSY = (
@@ -37,6 +39,14 @@ def _mendable(last_error: str | None) -> bool:
     return text.startswith(MENDABLE)
 
 
+def _followed(session: Session, notice: NoticeRecord) -> bool:
+    """Whether a sent notice (an update, all-clear or cancel) follows this one."""
+    query = sa.select(NoticeRecord.id).where(
+        NoticeRecord.references_id == notice.id, NoticeRecord.status == NoticeState.sent
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
 def requeue_failed(session: Session, notice: NoticeRecord, settings: Settings) -> int:
     """Plan again the notice's failed deliveries that retrying can mend; how many were."""
     rows = session.scalars(
@@ -46,6 +56,8 @@ def requeue_failed(session: Session, notice: NoticeRecord, settings: Settings) -
     ).all()
     if any(d.status == DeliveryStatus.cancelled for d in rows):
         return 0  # sending was stopped
+    if _followed(session, notice):
+        return 0  # a newer message about it went out
     busy = {d.recipient_key for d in rows if d.status in _BUSY}
     now = utcnow()
     minutes = (

@@ -145,3 +145,30 @@ def test_a_notice_whose_sending_was_stopped_is_not_sent_again(failed_notice: str
     assert answer.json() == {"code": failed_notice, "requeued": 0}
     with session_scope() as session:
         assert not session.scalar(sa.select(sa.func.count()).where(Delivery.status == "planned"))
+
+
+def test_an_alert_followed_by_a_sent_update_or_all_clear_is_not_sent_again(
+    failed_notice: str,
+) -> None:
+    """Once the all-clear went out, a retried alert would tell people to boil water again."""
+    with session_scope() as session:
+        original = session.scalars(sa.select(NoticeRecord)).one()
+        session.add(
+            NoticeRecord(
+                code="T99999",
+                scenario=original.scenario,
+                message_type="all_clear",
+                mode=original.mode,
+                status="sent",
+                references_id=original.id,
+                payload=original.payload,
+                created_by="test",
+            )
+        )
+    client = TestClient(app)
+    sender = bearer(api_key(get_engine(), "notices:send"))
+    answer = client.post(
+        f"/api/v1/notices/{failed_notice}/retry", headers={**sender, "Idempotency-Key": "after-1"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"code": failed_notice, "requeued": 0}
