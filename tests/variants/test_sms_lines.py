@@ -16,11 +16,12 @@ from service.audiences.schemas import Register, Role
 from service.channels.sms.encoding import normalise_for_sms
 from service.content import ContentLibrary
 from service.notices.schemas import Channel
-from service.notices.service import Notice
+from service.notices.service import Notice, validate_notice
 from service.rendering.bidi import strip_isolates
 from service.rendering.catalogs import load_catalog
 from service.rendering.schemas import RenderedVariant, VariantKey
 from service.rendering.service import render_variant
+from tests.conftest import ROOT, TEST_NOW, load_json
 from tests.variants.test_action_first import (
     PUBLIC_URL,
     _languages,
@@ -126,3 +127,15 @@ def test_the_standard_boil_water_sms_counts_the_water_points_it_does_not_name() 
                 assert not any(item in text for item in items), (lang, role, text)
                 counted += 1
     assert counted > 0
+
+
+def test_several_water_points_without_a_link_or_phone_never_say_call_none() -> None:
+    """Contact by e-mail only and no public page: the SMS must not tell people to call "None"."""
+    library = _library()
+    raw = load_json(ROOT / "message_templates" / "boil_water" / "example.json")
+    raw["contact"] = {"email": "kris@vasteras.se"}
+    notice = validate_notice(raw, library, now=TEST_NOW)
+    for role in Role:
+        text = strip_isolates(_sms(notice, library, "en", Register.standard, role, url=None).text)
+        assert "None" not in text and "Call" not in text, (role, text)
+        assert "Safe water: Hökåsens skola, Hökåsvägen 8 and Hökåsens centrum" in text, text
