@@ -139,3 +139,20 @@ def test_several_water_points_without_a_link_or_phone_never_say_call_none() -> N
         text = strip_isolates(_sms(notice, library, "en", Register.standard, role, url=None).text)
         assert "None" not in text and "Call" not in text, (role, text)
         assert "Safe water: Hökåsens skola, Hökåsvägen 8 and Hökåsens centrum" in text, text
+
+
+@pytest.mark.parametrize("scenario", ["evacuation", "power_outage", "heat_wave", "water_outage"])
+def test_more_places_without_a_link_or_phone_never_say_call_none(scenario: str) -> None:
+    """Every SMS that counts the places it leaves out says where else to look, or names them."""
+    library = _library()
+    raw = load_json(ROOT / "message_templates" / scenario / "example.json")
+    raw["contact"] = {"email": "kris@vasteras.se"}
+    raw["channels"] = [c for c in raw["channels"] if c != "web"]
+    fields = raw["fields"]
+    for name, value in list(fields.items()):
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            fields[name] = [f"{value[0]} {n}" for n in range(1, 5)]
+    notice = validate_notice(raw, library, now=TEST_NOW)
+    for register, role in itertools.product(Register, Role):
+        text = strip_isolates(_sms(notice, library, "en", register, role, url=None).text)
+        assert "None" not in text, (register, role, text)
