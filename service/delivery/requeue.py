@@ -47,17 +47,32 @@ def _followed(session: Session, notice: NoticeRecord) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
+def _stopped(session: Session, notice: NoticeRecord) -> bool:
+    """Whether sending was stopped (some deliveries cancelled)."""
+    query = sa.select(Delivery.id).where(
+        Delivery.notice_id == notice.id, Delivery.status == DeliveryStatus.cancelled
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def retry_refused(session: Session, notice: NoticeRecord) -> str | None:
+    """Why retrying may not touch this notice ('stopped' or 'followed'), or None if it may."""
+    if _stopped(session, notice):
+        return "stopped"
+    if _followed(session, notice):
+        return "followed"  # a newer message about it went out
+    return None
+
+
 def requeue_failed(session: Session, notice: NoticeRecord, settings: Settings) -> int:
     """Plan again the notice's failed deliveries that retrying can mend; how many were."""
+    if retry_refused(session, notice) is not None:
+        return 0
     rows = session.scalars(
         sa.select(Delivery)
         .where(Delivery.notice_id == notice.id, Delivery.channel.in_(("sms", "email")))
         .order_by(Delivery.id)
     ).all()
-    if any(d.status == DeliveryStatus.cancelled for d in rows):
-        return 0  # sending was stopped
-    if _followed(session, notice):
-        return 0  # a newer message about it went out
     busy = {d.recipient_key for d in rows if d.status in _BUSY}
     now = utcnow()
     minutes = (

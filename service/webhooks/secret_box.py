@@ -55,13 +55,22 @@ def _decode(text: str, where: str) -> bytes:
 def _generate(path: Path) -> bytes:
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(32)
-    # O_EXCL: two processes starting at once must not each write a key of their own.
+    # Written whole to a file of our own, then linked into place: link fails when the name
+    # exists, so two processes starting at once agree on one key, and neither ever reads a
+    # key file that is still empty (an O_EXCL create followed by a write would allow that).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return _decode(path.read_text("ascii"), str(path))
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(base64.b64encode(key).decode() + "\n")
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(base64.b64encode(key).decode() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return _decode(path.read_text("ascii"), str(path))
+    finally:
+        tmp.unlink(missing_ok=True)
     return key
 
 

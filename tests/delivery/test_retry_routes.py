@@ -55,6 +55,14 @@ def audited() -> list[tuple[str, str, dict[str, int]]]:
         return [(e.actor, e.source, e.details) for e in rows]
 
 
+def approver_page(code: str) -> str:
+    """The notice page as an approver (who may send) sees it, in Swedish."""
+    make_user(get_engine(), "approver@example.se", Role.approver)
+    client = TestClient(app)
+    sign_in(client, "approver@example.se")
+    return client.get(f"/notices/{code}").text
+
+
 def test_the_api_requeues_once_per_key_and_audits_the_caller(failed_notice: str) -> None:
     client = TestClient(app)
     key = api_key(get_engine(), "notices:send")
@@ -145,6 +153,8 @@ def test_a_notice_whose_sending_was_stopped_is_not_sent_again(failed_notice: str
     assert answer.json() == {"code": failed_notice, "requeued": 0}
     with session_scope() as session:
         assert not session.scalar(sa.select(sa.func.count()).where(Delivery.status == "planned"))
+    page = approver_page(failed_notice)  # no button that would do nothing; the reason instead
+    assert "/retry" not in page and "utskicket av det här meddelandet stoppades" in page
 
 
 def test_an_alert_followed_by_a_sent_update_or_all_clear_is_not_sent_again(
@@ -172,3 +182,5 @@ def test_an_alert_followed_by_a_sent_update_or_all_clear_is_not_sent_again(
     )
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"code": failed_notice, "requeued": 0}
+    page = approver_page(failed_notice)
+    assert "/retry" not in page and "ett nyare meddelande om det här har redan skickats" in page

@@ -52,6 +52,31 @@ def _settings(tmp_path: Path, **changes: Any) -> Settings:
 OWNER = Owner(actor="key:test", key_id=None, test_only=False, may_read_reports=True)
 
 
+def test_processes_starting_at_once_agree_on_one_whole_key(tmp_path: Path) -> None:
+    """Many starts racing to make the key file: every one gets the same key, none an empty one."""
+    settings = _settings(tmp_path)
+    keys: list[bytes] = []
+    problems: list[BaseException] = []
+    start = threading.Barrier(16)
+
+    def make() -> None:
+        start.wait()
+        try:
+            keys.append(box_key(settings, create=True))
+        except BaseException as exc:  # reported below with the others
+            problems.append(exc)
+
+    threads = [threading.Thread(target=make) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert problems == []
+    assert len(keys) == 16 and len(set(keys)) == 1 and len(keys[0]) == 32
+    assert [p.name for p in key_file(settings).parent.iterdir()] == [key_file(settings).name]
+    assert key_file(settings).stat().st_mode & 0o777 == 0o600
+
+
 def test_a_secret_is_stored_sealed_under_a_key_generated_into_var(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -22,6 +22,7 @@ from service.channels.print.pack import build_print_pack
 from service.config import get_settings
 from service.content import ContentLibrary
 from service.delivery.models import Delivery
+from service.delivery.requeue import retry_refused
 from service.delivery.tracking import not_reached, progress
 from service.notices.links import notice_url
 from service.notices.models import NoticeRecord
@@ -137,6 +138,8 @@ def notice_page(
     }
     if record.status == "sent" and context["reports"]:
         context |= progress_context(session, record, library, language)
+    # The button is not offered where retrying would re-queue nothing (the route refuses too).
+    context["retry_refused"] = retry_refused(session, record) if record.status == "sent" else None
     return render_staff(request, principal, "notice.html", **context)
 
 
