@@ -137,7 +137,8 @@ def test_an_approver_adds_changes_and_removes_a_canary_without_javascript(
     ]
     _clean(page, "new canary in English")
 
-    page.goto(url + "/exercises/schedules")
+    # The English page above kept English as the choice (the language cookie): back to Swedish.
+    page.goto(url + "/exercises/schedules?lang=sv")
     page.locator(f"#canary-{canary_id} button", has_text="Ta bort").click()
     assert "Testmottagaren togs bort." in page.content()
     assert "Det finns inga testmottagare" in page.content()
