@@ -229,6 +229,7 @@ def _certificates(folder: Path, name: str) -> tuple[Path, Path, Path]:
     def subject(common: str) -> x509.Name:
         return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
 
+    # The machine clock, not the service clock: OpenSSL checks validity against the real time.
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca = (
