@@ -14,7 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from service.accounts.roles import Role
 from service.accounts.sessions import SESSION_COOKIE
@@ -101,7 +101,8 @@ def test_an_approver_adds_changes_and_removes_a_canary_without_javascript(
     page.fill("#label", "Jourtelefon")
     page.click("text=Lägg till testmottagaren")
     assert "/exercises/schedules?done=canary-added" in page.url  # POST, redirect, GET
-    assert "Testmottagaren lades till." in page.content()
+    # The redirect has committed; wait for its page to load before reading it.
+    expect(page.locator("main")).to_contain_text("Testmottagaren lades till.")
     row = page.locator("tr", has_text="Jourtelefon")
     assert "+46701740698" in row.inner_text()
     _clean(page, "schedules with a canary")
@@ -119,7 +120,7 @@ def test_an_approver_adds_changes_and_removes_a_canary_without_javascript(
     page.fill("#label", "Jourtelefon 2")
     page.select_option("#language", "en")
     page.click("text=Spara testmottagaren")
-    assert "Testmottagaren ändrades." in page.content()
+    expect(page.locator("main")).to_contain_text("Testmottagaren ändrades.")
     with session_scope(site.engine) as session:
         canary = session.scalars(sa.select(CanaryRecord)).one()
         assert (canary.address, canary.label, canary.language) == (
@@ -140,7 +141,7 @@ def test_an_approver_adds_changes_and_removes_a_canary_without_javascript(
     # The English page above kept English as the choice (the language cookie): back to Swedish.
     page.goto(url + "/exercises/schedules?lang=sv")
     page.locator(f"#canary-{canary_id} button", has_text="Ta bort").click()
-    assert "Testmottagaren togs bort." in page.content()
+    expect(page.locator("main")).to_contain_text("Testmottagaren togs bort.")
     assert "Det finns inga testmottagare" in page.content()
 
     with session_scope(site.engine) as session:
