@@ -119,14 +119,22 @@ def note_results(
     channel: str,
     results: Sequence[str | None],
     settings: Settings,
+    *,
+    known: CircuitState | None = None,
 ) -> CircuitState:
     """Count a channel's finished sends; open or close its circuit as they say; the new state.
 
     `results` are in the order the sends ended: None for an answer from the provider (accepted,
-    or refused for good), else the temporary error.
+    or refused for good), else the temporary error. `known` is the circuit as this worker last
+    read or wrote it (at most CHECK_SECONDS old).
     """
     now = utcnow()
     if all(error is None for error in results):
+        if known is not None and known.state == CLOSED and known.last_error is None:
+            # Closed and clean when last read, and every send answered: nothing to write, and
+            # not even a read (a round trip in every recording, while the slots wait). Failures
+            # another worker noted since are seen at the next read, and cleared then.
+            return known
         # The usual case: every send answered and the circuit is already closed and clean.
         # Nothing changes, so nothing is locked or written: otherwise every recording of every
         # worker would queue for this one row (measured: the recordings of two workers on a

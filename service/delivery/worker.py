@@ -438,7 +438,10 @@ class _Loop:
                 retry=self.retry,
                 hooks=self.hooks,
             )
-            states = [note_results(session, c, r, s) for c, r in answers.items()]
+            states = [
+                note_results(session, c, r, s, known=self.circuits.get(c))
+                for c, r in answers.items()
+            ]
             return counts, states
 
         for attempt in range(RECORD_TRIES):

@@ -125,3 +125,35 @@ def test_a_wrong_auth_token_waits_until_it_is_fixed_then_everyone_is_reached(
     assert len(fake.messages) == 50
     with session_scope(engine) as session:
         assert session.scalar(sa.select(TransportCircuit.state)) == "closed"
+
+
+def test_answers_on_a_circuit_known_clean_touch_no_row_and_a_stale_count_is_cleared(
+    engine: Engine,
+) -> None:
+    """Recording asks nothing about a circuit it knows is clean; a known failure is read."""
+    from service.delivery.circuits import CLOSED, CircuitState, note_results
+
+    settings = Settings(**COMPRESSED)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        with session_scope(engine) as session:
+            clean = CircuitState("sms")
+            assert note_results(session, "sms", [None, None], settings, known=clean) is clean
+        assert statements == []  # no round trip while the slots wait
+        with session_scope(engine) as session:  # another worker noted two failures
+            note_results(session, "sms", ["timeout", "timeout"], settings)
+        stale = circuit(engine)
+        assert stale is not None and stale.failures == 2
+        with session_scope(engine) as session:  # read since: it is not clean any more
+            known = CircuitState("sms", last_error="timeout")
+            state = note_results(session, "sms", [None], settings, known=known)
+        assert state.state == CLOSED and state.last_error is None
+        cleared = circuit(engine)
+        assert cleared is not None and cleared.failures == 0 and cleared.last_error is None
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
