@@ -98,6 +98,26 @@ def reaches_anybody(
     return False
 
 
+def reach_digest(
+    session: Session, targets: list[str], audiences: Iterable[str], mode: Mode, areas: AreaMap
+) -> str:
+    """Who a notice would read from the register, as one aggregate (no row leaves the database).
+
+    The count, the sum of the ids and the latest change of the rows planning would read: a
+    person added, removed, moved in or out, or changed since changes it. Approval binds to it,
+    so sending can tell that the register changed without reading 100,000 rows again.
+    """
+    r = RecipientRecord
+    dialect = session.get_bind().dialect.name
+    clause = _reached(dialect, areas.covered(targets), frozenset(audiences), mode)
+    count, ids, latest = session.execute(
+        sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(r.id), 0), sa.func.max(r.updated_at)
+        ).where(clause)
+    ).one()
+    return f"{count}:{ids}:{latest}"
+
+
 def select_recipients(
     session: Session,
     targets: list[str],

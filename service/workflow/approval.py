@@ -1,16 +1,16 @@
 """Approval: four eyes for actual alerts, tied to a fingerprint of what would be sent.
 
-The fingerprint covers every variant's text as rendered for the approval time, and the plan's
-messages per channel. Sending recomputes it for the same time; any difference (an edit, a
-changed template, a register that now reaches other people) withdraws the approval, so nobody
-sends what nobody approved. The texts then go out rendered for the real send time, so a start
+The fingerprint covers every variant's text as rendered for the approval time, and the register
+rows the notice reaches (their count, ids and latest change, as one aggregate query). Sending
+recomputes it for the same time without planning; any difference (an edit, a changed template,
+a person added, removed or changed in the areas) withdraws the approval, so nobody sends what
+nobody approved. The texts then go out rendered for the real send time, so a start
 time that has passed in between is told in the present tense.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -23,7 +23,9 @@ from service.delivery.planning import PlanPreview, preview_plan
 from service.notices.links import notice_url
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.publish import reference_lookup
-from service.notices.service import validate_notice
+from service.notices.service import Notice, validate_notice
+from service.recipients.areas import AreaMap
+from service.recipients.service import reach_digest
 from service.variants.service import NoticeReport, render_notice
 from service.workflow.drafts import _audit
 from service.workflow.schemas import Actor, NotAllowed, WorkflowError, WrongState
@@ -54,6 +56,48 @@ class Review:
     impact: Impact
 
 
+def _fingerprint(session: Session, notice: Notice, report: NoticeReport, areas: AreaMap) -> str:
+    """Every variant's text, and the register rows the notice reaches (one aggregate query)."""
+    digest = hashlib.sha256()
+    for key in sorted(report.variants, key=lambda k: (k.language, k.name)):
+        variant = report.variants[key]
+        for part in (key.language, key.name, variant.subject, variant.text, variant.html or ""):
+            digest.update(part.encode("utf-8") + b"\x00")
+    envelope = notice.envelope
+    reach = reach_digest(session, envelope.areas, envelope.audiences, envelope.mode, areas)
+    digest.update(reach.encode())
+    return digest.hexdigest()
+
+
+def _rendered(
+    session: Session,
+    notice_record: NoticeRecord,
+    library: ContentLibrary,
+    settings: Settings,
+    at: datetime,
+) -> tuple[Notice, NoticeReport, str]:
+    notice = validate_notice(
+        notice_record.payload, library, now=at, references=reference_lookup(session)
+    )
+    url = notice_url(settings, notice_record.code)
+    return notice, render_notice(notice, library, public_url=url), url
+
+
+def fingerprint(
+    session: Session,
+    notice_record: NoticeRecord,
+    library: ContentLibrary,
+    settings: Settings,
+    at: datetime,
+) -> str:
+    """The approval fingerprint for `at` without planning, as sending checks it.
+
+    A render and one aggregate query, so the first message leaves at once. Raises NoticeInvalid.
+    """
+    notice, report, _ = _rendered(session, notice_record, library, settings, at)
+    return _fingerprint(session, notice, report, library.areas)
+
+
 def review(
     session: Session,
     notice_record: NoticeRecord,
@@ -62,18 +106,8 @@ def review(
     at: datetime,
 ) -> Review:
     """Render, check and plan the notice as if sent at `at` (raises NoticeInvalid)."""
-    notice = validate_notice(
-        notice_record.payload, library, now=at, references=reference_lookup(session)
-    )
-    url = notice_url(settings, notice_record.code)
-    report = render_notice(notice, library, public_url=url)
+    notice, report, url = _rendered(session, notice_record, library, settings, at)
     plan = preview_plan(session, notice, library, library.areas, settings, public_url=url)
-    digest = hashlib.sha256()
-    for key in sorted(report.variants, key=lambda k: (k.language, k.name)):
-        variant = report.variants[key]
-        for part in (key.language, key.name, variant.subject, variant.text, variant.html or ""):
-            digest.update(part.encode("utf-8") + b"\x00")
-    digest.update(json.dumps(sorted(plan.by_channel.items())).encode())
     names = [library.areas.areas[a].name for a in notice.envelope.areas if a in library.areas.areas]
     impact = Impact(
         recipients=plan.recipients,
@@ -86,7 +120,7 @@ def review(
         mode=notice.envelope.mode.value,
         warnings=[str(w) for w in notice.warnings],
     )
-    return Review(report, plan, digest.hexdigest(), impact)
+    return Review(report, plan, _fingerprint(session, notice, report, library.areas), impact)
 
 
 def may_approve(notice_record: NoticeRecord, actor: Actor, settings: Settings) -> bool:

@@ -22,7 +22,7 @@ from service.delivery.planning import plan_deliveries
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.publish import load_stored_notice
 from service.store.database import get_engine, session_scope
-from service.workflow.sending import release_due
+from service.workflow.sending import RELEASED, release_due
 
 logger = logging.getLogger(__name__)
 
@@ -96,10 +96,11 @@ def run_releaser(settings: Settings, stop_event: threading.Event) -> None:
     """Release and plan until `stop_event` is set; errors are logged and retried."""
     library = get_library(settings)
     while not stop_event.is_set():
+        RELEASED.clear()  # before the round: a release committed during it wakes the next
         try:
             released, planned = release_once(library, settings)
             if released or planned:
                 logger.info("released %s; planned %s", released, planned)
         except Exception:  # a database hiccup must not stop scheduled alerts for good
             logger.exception("the releaser failed a round; it tries again")
-        stop_event.wait(INTERVAL_SECONDS)
+        RELEASED.wait(INTERVAL_SECONDS)

@@ -9,6 +9,7 @@ survive a restart, because the state is in the database, not in a process.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,7 +21,7 @@ from service.config import Settings
 from service.content import ContentLibrary
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.publish import content_hash, find_duplicate
-from service.workflow.approval import review
+from service.workflow.approval import fingerprint
 from service.workflow.drafts import _audit, check, withdraw
 from service.workflow.schemas import (
     Actor,
@@ -29,6 +30,10 @@ from service.workflow.schemas import (
     WorkflowError,
     WrongState,
 )
+
+# Set when a release commits, so the releaser in this process plans it at once rather than at
+# its next round (the first message of an alert then leaves within a second of the click).
+RELEASED = threading.Event()
 
 # A send time this close to now is "now": a form submitted a few seconds late still sends.
 NOW_MARGIN = timedelta(seconds=30)
@@ -55,8 +60,8 @@ def _verify_approval(
     """Withdraw the approval (and refuse) if what would be sent is not what was approved."""
     if notice.approval_fingerprint is None or notice.approved_at is None:
         raise WrongState(f"{notice.code} is not approved")
-    now_seen = review(session, notice, library, settings, as_utc(notice.approved_at))
-    if now_seen.fingerprint != notice.approval_fingerprint:
+    now_seen = fingerprint(session, notice, library, settings, as_utc(notice.approved_at))
+    if now_seen != notice.approval_fingerprint:
         withdraw(session, notice, actor, "what would be sent changed after approval")
         # The withdrawal must stand although the send is refused (and its transaction ends).
         session.commit()
@@ -136,6 +141,7 @@ def release(session: Session, notice: NoticeRecord, actor: Actor, now: datetime)
         return False
     session.refresh(notice)
     _audit(session, notice, actor, "notice.sent", {"self_approved": notice.self_approved})
+    sa.event.listen(session, "after_commit", lambda _session: RELEASED.set(), once=True)
     return True
 
 

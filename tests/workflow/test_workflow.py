@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -149,6 +150,33 @@ def test_a_changed_register_after_approval_withdraws_it(
     assert "notice.approval_withdrawn" in _actions(notice_id)
 
 
+def _import(tmp_path: Path, row: str) -> None:
+    people = tmp_path / "people.csv"
+    people.write_text("external_id;name;phone;languages;audiences;areas\n" + row + "\n", "utf-8")
+    result = CliRunner().invoke(cli, ["recipients", "import", str(people), "--confirm"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_changed_phone_in_the_area_withdraws_and_a_change_elsewhere_does_not(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any], tmp_path: Path
+) -> None:
+    """Sending binds to the rows the notice reaches (one aggregate), not to the whole register."""
+    _import(tmp_path, "x-2;Nora Nilsson;070-174 06 41;sv;general-public;skultuna")
+    outside = _draft(water_notice, library)
+    _approve(outside, library)
+    _import(tmp_path, "x-3;Ola Olsson;070-174 06 42;sv;general-public;barkaro")  # not Skultuna
+    assert _send(outside, library) == NoticeState.sent
+
+    changed = copy.deepcopy(water_notice)
+    changed["note"] = {"sv": "Ta med egna dunkar."}
+    inside = _draft(changed, library)
+    _approve(inside, library)
+    _import(tmp_path, "x-2;Nora Nilsson;070-174 06 49;sv;general-public;skultuna")  # new phone
+    with pytest.raises(ApprovalWithdrawn, match="approve it again"):
+        _send(inside, library)
+    assert "notice.approval_withdrawn" in _actions(inside)
+
+
 def test_a_notice_is_sent_once_however_often_send_is_pressed(
     db: str, library: ContentLibrary, water_notice: dict[str, Any]
 ) -> None:
@@ -257,3 +285,28 @@ def test_a_follow_up_references_the_first_notice_and_drafts_stay_private(
         clear = follow_up(session, sent, "all_clear", AUTHOR)
         assert clear.payload["references"] == draft_code and clear.status == NoticeState.draft
         assert "sent_at" not in clear.payload
+
+
+def test_the_releaser_plans_a_release_as_soon_as_it_commits(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A click on send is planned at once, not at the releaser's next round."""
+    import service.workflow.releaser as releaser
+
+    monkeypatch.setattr(releaser, "INTERVAL_SECONDS", 60.0)  # only the wake-up can be in time
+    stop = threading.Event()
+    loop = threading.Thread(target=releaser.run_releaser, args=(get_settings(), stop))
+    loop.start()
+    try:
+        notice_id = _draft(water_notice, library)
+        _approve(notice_id, library)
+        time.sleep(0.5)  # the releaser is waiting out its first (empty) round
+        assert _send(notice_id, library) == NoticeState.sent
+        deadline = time.monotonic() + 20
+        while _get(notice_id).planned_at is None:
+            assert time.monotonic() < deadline, "not planned: the releaser was not woken"
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        releaser.RELEASED.set()  # end its wait
+        loop.join(timeout=30)
