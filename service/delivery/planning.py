@@ -68,6 +68,8 @@ logger = logging.getLogger(__name__)
 
 UNREACHABLE_CHANNEL = "none"
 BATCH_SIZE = 1000
+# The first batch is small: it is what the first messages wait for (about 0.1 s less at 1,000).
+FIRST_BATCH_SIZE = 100
 # A batch is committed after this long even when not full, so the first messages can leave
 # within a second however slowly the register is read.
 BATCH_MAX_SECONDS = 0.5
@@ -370,7 +372,8 @@ def plan_deliveries(
             summary.recipients += 1
             summary.unreachable += planned.unreachable is not None
             batch.append(_row(notice_record.id, planned, keys, now))
-            if len(batch) >= batch_size or time.perf_counter() - batch_started >= batch_seconds:
+            limit = batch_size if summary.batches or pending else min(batch_size, FIRST_BATCH_SIZE)
+            if len(batch) >= limit or time.perf_counter() - batch_started >= batch_seconds:
                 if pending is not None:
                     pending.result()
                 if summary.cancelled:
