@@ -98,3 +98,29 @@ def test_upgrade_says_what_it_did(tmp_path: Path) -> None:
     assert upgrade_and_describe(url).startswith("the database was already at the newest revision")
     downgrade(url, "0003")
     assert upgrade_and_describe(url).startswith("migrated the database from revision 0003 to ")
+
+
+def test_the_head_read_from_file_names_is_alembics_and_the_chain_is_linear() -> None:
+    """upgrade() skips Alembic when the database is at head_revision(): it must be the head."""
+    from alembic.script import ScriptDirectory
+
+    from service.store.migrate import alembic_config, head_revision
+
+    scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert scripts.get_heads() == [head_revision()]
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_")
+        assert script.down_revision in (None, f"{int(script.revision) - 1:04d}")
+
+
+def test_upgrade_at_the_head_changes_nothing_and_a_lagging_database_is_migrated(
+    database_url: str,
+) -> None:
+    from service.store.migrate import current_revision, head_revision
+
+    upgrade(database_url, "0013")
+    assert current_revision(database_url) == "0013"
+    upgrade(database_url)  # not at the head: Alembic runs
+    assert current_revision(database_url) == head_revision()
+    upgrade(database_url)
+    assert current_revision(database_url) == head_revision()
