@@ -1,7 +1,8 @@
 """Error pages of the staff web app: every refusal on a page route is a page, not JSON.
 
-Decided by route, not by the Accept header: a path under one of `PAGE_PREFIXES` (the notice
-pages, the administration, schedule and account pages) answers an HTML page in the person's
+Decided by route, not by the Accept header: a path under one of `PAGE_PREFIXES` (derived from
+the routes declared for signed-in people: the notice pages, the administration, schedule and
+account pages) answers an HTML page in the person's
 language (`staff_language`: `?lang=`, else the cookie, else Swedish) through the staff layout,
 saying what happened, what to do next, and with a link back. Anything under /api/ keeps its
 problem+json (service/api/errors.py). A signed-out browser asking for a page is still sent to
@@ -26,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.accounts.authenticate import session_principal
 from service.accounts.errors import NotAuthenticated
+from service.accounts.permissions import access_decision, app_routes
 from service.accounts.principal import Principal
 from service.api import limits
 from service.api.problems import byte_count
@@ -36,17 +38,9 @@ from service.workflow.schemas import WorkflowError
 
 logger = logging.getLogger(__name__)
 
-# The page routes (everything else, /api/ above all, keeps the API's answers).
-PAGE_PREFIXES = (
-    "/notices",
-    "/admin",
-    "/exercises/schedules",
-    "/exercises/reports",
-    "/exercises/runs",
-    "/exercises/canaries",
-    "/account",
-    "/logout",
-)
+# The page routes, derived from the app when the pages are installed (page_prefixes): a new
+# page domain is covered by declaring its routes for signed-in people, with nothing to list.
+PAGE_PREFIXES: list[str] = []
 # (heading, what to do next) per status: English msgids of the webapp domain.
 TEXTS: dict[int, tuple[str, str]] = {
     401: ("You are not signed in", "Sign in, then open the page again."),
@@ -86,6 +80,27 @@ TEXTS: dict[int, tuple[str, str]] = {
 OTHER = ("The request could not be handled", "Go back and try again, or start again from the menu.")
 # Words the page uses besides TEXTS (for the catalog test).
 LINK_WORDS = ("Sign in", "Back to the page you came from", "Go to %(page)s")
+
+
+def page_prefixes(app: FastAPI) -> list[str]:
+    """Path prefixes of the pages: routes for signed-in people (`SignedInPerson`), by section.
+
+    A section ("/admin") counts whole when no other route lives under it, so an unknown address
+    in it gets a page too; otherwise (a public calendar under "/exercises") each page route's
+    fixed beginning counts. Everything else, /api/ above all, keeps the API's answers.
+    """
+    pages: set[str] = set()
+    others: set[str] = set()
+    for route in app_routes(app):
+        fixed = getattr(route, "path", "").split("{", 1)[0].rstrip("/")
+        decision = access_decision(route)
+        (pages if decision is not None and decision.person_only else others).add(fixed)
+    chosen = set()
+    for fixed in pages:
+        section = "/" + fixed.strip("/").split("/", 1)[0]
+        shared = any(o == section or o.startswith(section + "/") for o in others)
+        chosen.add(fixed if shared else section)
+    return sorted(p for p in chosen if not any(p.startswith(q + "/") for q in chosen))
 
 
 def is_page(path: str) -> bool:
@@ -247,7 +262,11 @@ def too_large_page(scope: Scope, limit: int, sent: int, declared: bool) -> ASGIA
 
 
 def install_error_pages(app: FastAPI) -> None:
-    """Answer refusals on page routes with error pages; the API keeps its problem documents."""
+    """Answer refusals on page routes with error pages; the API keeps its problem documents.
+
+    Call it once every router is included: the page routes are read from the app here.
+    """
+    PAGE_PREFIXES[:] = page_prefixes(app)
     pages: list[tuple[type[Exception], Handler]] = [
         (StarletteHTTPException, _http_page),
         (NotAuthenticated, _signed_out_page),

@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 from playwright.sync_api import Browser
 
+from service.accounts.permissions import Public, ReportsRead, SignedInPerson
 from service.accounts.roles import Role
 from service.accounts.sessions import SESSION_COOKIE
 from service.config import get_settings
 from service.content import get_library
 from service.main import app
 from service.store.database import session_scope
+from service.web.error_pages import PAGE_PREFIXES, page_prefixes
 from service.web.notices import list_views
 from service.workflow.drafts import create_draft
 from service.workflow.schemas import Actor
@@ -219,3 +222,35 @@ def _signed_out_and_broken(browser: Browser, site: Site) -> None:
     tab.goto(site.url + "/login")
     tab.set_content(answer.text())
     audit(tab, "405 page", narrow=False)
+
+
+def test_page_routes_are_read_from_the_app_not_from_a_list() -> None:
+    """A new section of pages gets error pages by declaring its routes for signed-in people."""
+    # (The route annotations are strings, under `from __future__ import annotations`: what they
+    # name is imported at the top of this file, where FastAPI looks them up.)
+    router = APIRouter()
+
+    @router.get("/drills/{ref}/log")
+    def drill_log(ref: str, reader: ReportsRead, person: SignedInPerson) -> str:
+        return ref
+
+    @router.get("/feeds/mine")
+    def my_feed(reader: ReportsRead, person: SignedInPerson) -> str:
+        return "mine"
+
+    @router.get("/feeds/{token}.xml")  # public beside the page: the section is not whole
+    def public_feed(token: str, _open: Public) -> str:
+        return token
+
+    @router.get("/api/v1/drills")
+    def drills(_open: Public) -> list[str]:
+        return []
+
+    other = FastAPI()
+    other.include_router(router)
+    assert page_prefixes(other) == ["/drills", "/feeds/mine"]
+    # The service's own: whole sections, except where a public calendar shares /exercises.
+    assert {"/notices", "/admin", "/account", "/exercises/schedules"} <= set(PAGE_PREFIXES)
+    assert "/exercises" not in PAGE_PREFIXES and not any(
+        p.startswith("/api") for p in PAGE_PREFIXES
+    )
