@@ -3,9 +3,11 @@
 The sender must sign with the secret itself, so it cannot be hashed like an API key; it is
 encrypted instead, under `KLARVARSEL_WEBHOOK_SECRETS_KEY` (base64 of 32 bytes) or, for the
 embedded default, a key generated once into `var/webhook-secrets.key` (mode 0600). A database
-copy without the key reveals no secret. Sealed values read `kvbox1:<base64 nonce+ciphertext>`;
-one still stored as given (`whsec_...`, from before) is read as it is and sealed by
-`seal_stored_secrets`.
+copy without the key reveals no secret. Sealed values read `kvbox2:<base64 nonce+ciphertext>`,
+bound to their subscription (its id is the associated data): one copied onto another row does
+not open, so whoever can write the table but lacks the key cannot make one subscription's
+events signed with another's secret. Values from before that binding (`kvbox1:`) or stored as
+given (`whsec_...`) are read as they are and sealed anew by `seal_stored_secrets`.
 """
 
 from __future__ import annotations
@@ -24,10 +26,15 @@ from sqlalchemy.orm import Session
 from service.config import Settings
 from service.webhooks.models import WebhookSubscription
 
-PREFIX = "kvbox1:"
+PREFIX = "kvbox2:"
+UNBOUND_PREFIX = "kvbox1:"  # sealed before the binding; read, then sealed anew
 KEY_FILE = "webhook-secrets.key"
 NONCE_BYTES = 12
 AAD = b"klarvarsel webhook secret"
+
+
+def _aad(subscription_id: int) -> bytes:
+    return AAD + b"\x00subscription " + str(subscription_id).encode()
 
 
 class SecretKeyMissing(RuntimeError):
@@ -95,30 +102,34 @@ def box_key(settings: Settings, session: Session | None = None, *, create: bool 
     )
 
 
-def seal(secret: str, key: bytes) -> str:
-    """The stored form of a signing secret."""
+def seal(secret: str, key: bytes, subscription_id: int) -> str:
+    """The stored form of a signing secret, for that subscription only."""
     nonce = secrets.token_bytes(NONCE_BYTES)
-    sealed = AESGCM(key).encrypt(nonce, secret.encode(), AAD)
+    sealed = AESGCM(key).encrypt(nonce, secret.encode(), _aad(subscription_id))
     return PREFIX + base64.b64encode(nonce + sealed).decode()
 
 
-def unseal(stored: str, settings: Settings) -> str:
-    """The signing secret of a stored value (one stored as given is returned as it is)."""
-    if not stored.startswith(PREFIX):
+def unseal(stored: str, settings: Settings, subscription_id: int) -> str:
+    """The signing secret of a subscription's stored value (one stored as given is as it is)."""
+    if stored.startswith(PREFIX):
+        raw, aad = base64.b64decode(stored.removeprefix(PREFIX)), _aad(subscription_id)
+    elif stored.startswith(UNBOUND_PREFIX):
+        raw, aad = base64.b64decode(stored.removeprefix(UNBOUND_PREFIX)), AAD
+    else:
         return stored
-    raw = base64.b64decode(stored.removeprefix(PREFIX))
     try:
-        plain = AESGCM(box_key(settings)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], AAD)
+        plain = AESGCM(box_key(settings)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
     except InvalidTag:
         raise SecretKeyMissing(
             "a webhook secret cannot be decrypted: the key is not the one it was sealed with "
-            "(KLARVARSEL_WEBHOOK_SECRETS_KEY or var/webhook-secrets.key changed)"
+            "(KLARVARSEL_WEBHOOK_SECRETS_KEY or var/webhook-secrets.key changed), or the value "
+            "was copied from another subscription"
         ) from None
     return plain.decode()
 
 
 def seal_stored_secrets(session: Session, settings: Settings) -> int:
-    """Seal every secret still stored as given; how many."""
+    """Seal every secret stored as given or sealed before the binding; how many."""
     rows = list(
         session.scalars(
             sa.select(WebhookSubscription).where(~WebhookSubscription.secret.startswith(PREFIX))
@@ -128,5 +139,5 @@ def seal_stored_secrets(session: Session, settings: Settings) -> int:
         return 0
     key = box_key(settings, session, create=True)
     for row in rows:
-        row.secret = seal(row.secret, key)
+        row.secret = seal(unseal(row.secret, settings, row.id), key, row.id)
     return len(rows)

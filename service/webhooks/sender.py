@@ -61,6 +61,7 @@ class Job:
     give_up_at: datetime
     url: str
     secret: str
+    subscription_id: int
     message_id: str
     body: bytes
 
@@ -124,6 +125,7 @@ def claim(session: Session, sender_id: str, settings: Settings, batch: int = BAT
             give_up_at=as_utc(d.give_up_at),
             url=s.url,
             secret=s.secret,
+            subscription_id=s.id,
             message_id=e.message_id,
             body=json.dumps(e.payload, ensure_ascii=False, separators=(",", ":")).encode(),
         )
@@ -173,7 +175,7 @@ def send(job: Job, settings: Settings, http: requests.Session) -> Result:
         return int((time.monotonic() - started) * 1000)
 
     try:
-        secret = unseal(job.secret, settings)
+        secret = unseal(job.secret, settings, job.subscription_id)
     except SecretKeyMissing as exc:
         return Result(None, str(exc)[:ERROR_MAX_LENGTH], took())  # retried: restore the key
     try:

@@ -83,18 +83,20 @@ def create_subscription(
         problems.append(f"at most {MAX_SUBSCRIPTIONS_PER_OWNER} subscriptions per key")
     if problems:
         raise SubscriptionInvalid(problems)
-    secret = new_secret()
+    secret, key = new_secret(), box_key(settings, session, create=True)
     subscription = WebhookSubscription(
         key_id=owner.key_id,
         owner=owner.actor,
         url=url,
         events=sorted(set(events)),
-        secret=seal(secret, box_key(settings, session, create=True)),
+        secret="",  # sealed below, bound to the id the row is given
         description=description,
         test_only=owner.test_only,
         active=True,
     )
     session.add(subscription)
+    session.flush()
+    subscription.secret = seal(secret, key, subscription.id)
     session.flush()
     _audit(session, subscription, owner, "webhook.subscribed", {"url": url, "events": events})
     return subscription, secret

@@ -90,10 +90,10 @@ def test_a_secret_is_stored_sealed_under_a_key_generated_into_var(
     assert secret not in stored and secret.removeprefix("whsec_") not in stored
     path = key_file(settings)
     assert path.stat().st_mode & 0o777 == 0o600  # the embedded default's own key
-    assert unseal(stored, settings) == secret
+    assert unseal(stored, settings, made.id) == secret
     other = _settings(tmp_path / "elsewhere")  # a copy of the database without the key
     with pytest.raises(SecretKeyMissing, match=r"restore .*webhook-secrets\.key"):
-        unseal(stored, other)
+        unseal(stored, other, made.id)
     with session_scope(engine) as session, pytest.raises(SecretKeyMissing):
         # Not a new key over secrets sealed under a lost one.
         box_key(other, session, create=True)
@@ -111,24 +111,73 @@ def test_a_configured_key_seals_old_secrets_and_a_wrong_key_says_so(
     settings = _settings(tmp_path, webhook_secrets_key=key)
     old = new_secret()
     with session_scope(engine) as session:
-        session.add(
-            WebhookSubscription(
-                owner="key:old", url="https://8.8.8.8/hook", events=["notice.*"], secret=old
-            )
+        row = WebhookSubscription(
+            owner="key:old", url="https://8.8.8.8/hook", events=["notice.*"], secret=old
         )
+        session.add(row)
         session.flush()
-        assert unseal(old, settings) == old  # stored as given (before sealing existed)
+        row_id = row.id
+        assert unseal(old, settings, row_id) == old  # stored as given (before sealing existed)
         assert seal_stored_secrets(session, settings) == 1
         assert seal_stored_secrets(session, settings) == 0
     with session_scope(engine) as session:
         stored = session.scalars(sa.select(WebhookSubscription.secret)).one()
-    assert stored.startswith(PREFIX) and unseal(stored, settings) == old
+    assert stored.startswith(PREFIX) and unseal(stored, settings, row_id) == old
     assert not key_file(settings).exists()  # the setting's key, no file
     wrong = _settings(tmp_path, webhook_secrets_key=base64.b64encode(os.urandom(32)).decode())
     with pytest.raises(SecretKeyMissing, match="not the one it was sealed with"):
-        unseal(stored, wrong)
+        unseal(stored, wrong, row_id)
     with pytest.raises(SecretKeyMissing, match="KLARVARSEL_WEBHOOK_SECRETS_KEY is not base64"):
         box_key(_settings(tmp_path, webhook_secrets_key="short"))
+
+
+def test_a_sealed_secret_opens_only_for_its_own_subscription(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Copying one row's sealed secret onto another does not make the other sign with it."""
+    settings = _settings(tmp_path)
+    with session_scope(engine) as session:
+        first, first_secret = create_subscription(
+            session, OWNER, settings, url="https://8.8.8.8/one", events=["notice.*"]
+        )
+        second, _ = create_subscription(
+            session, OWNER, settings, url="https://8.8.8.8/two", events=["notice.*"]
+        )
+        first_id, second_id, copied = first.id, second.id, first.secret
+        second.secret = copied  # a database writer without the key swaps the secrets
+    assert unseal(copied, settings, first_id) == first_secret
+    with pytest.raises(SecretKeyMissing, match="copied from another subscription"):
+        unseal(copied, settings, second_id)
+
+
+def test_secrets_sealed_before_the_binding_are_read_and_sealed_bound(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A `kvbox1:` value (no subscription in its associated data) still opens, then is bound."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from service.webhooks.secret_box import AAD, UNBOUND_PREFIX
+
+    settings = _settings(tmp_path)
+    key, old, nonce = box_key(settings, create=True), new_secret(), os.urandom(12)
+    unbound = (
+        UNBOUND_PREFIX
+        + base64.b64encode(nonce + AESGCM(key).encrypt(nonce, old.encode(), AAD)).decode()
+    )
+    with session_scope(engine) as session:
+        row = WebhookSubscription(
+            owner="key:old", url="https://8.8.8.8/hook", events=["notice.*"], secret=unbound
+        )
+        session.add(row)
+        session.flush()
+        row_id = row.id
+        assert unseal(unbound, settings, row_id) == old
+        assert seal_stored_secrets(session, settings) == 1
+    with session_scope(engine) as session:
+        stored = session.scalars(sa.select(WebhookSubscription.secret)).one()
+    assert stored.startswith(PREFIX) and unseal(stored, settings, row_id) == old
+    with pytest.raises(SecretKeyMissing):
+        unseal(stored, settings, row_id + 1)
 
 
 class _Receiver:
@@ -183,6 +232,7 @@ def test_the_request_goes_to_the_address_checked_not_to_a_second_answer(
         give_up_at=utcnow() + timedelta(hours=1),
         url=f"http://hook.rebind.test:{port}/hook",
         secret=secret,
+        subscription_id=1,
         message_id="msg_rebind",
         body=b'{"type":"notice.sent"}',
     )
@@ -209,6 +259,7 @@ def test_a_missing_key_is_a_retried_error_that_says_what_to_do(tmp_path: Path) -
         give_up_at=utcnow() + timedelta(hours=1),
         url="http://127.0.0.1:9/hook",
         secret=PREFIX + base64.b64encode(os.urandom(60)).decode(),
+        subscription_id=1,
         message_id="msg_nokey",
         body=b"{}",
     )
@@ -312,6 +363,7 @@ def test_https_goes_to_the_checked_address_with_the_name_for_tls(
         give_up_at=utcnow() + timedelta(hours=1),
         url=f"https://hook.rebind.test:{port}/hook",
         secret=new_secret(),
+        subscription_id=1,
         message_id="msg_tls",
         body=b"{}",
     )
