@@ -228,6 +228,12 @@ class Settings(BaseSettings):
         description="base64 of 32 bytes that seals the webhook signing secrets at rest; empty: "
         "a key generated into var/webhook-secrets.key",
     )
+    webhook_secrets_previous_keys: str = Field(
+        "",
+        max_length=1000,
+        description="during a key rotation, the earlier keys (base64, comma-separated): secrets "
+        "they sealed still open, and `klarvarsel webhooks reseal` seals them under the new key",
+    )
     webhook_ca_bundle: Path | None = Field(
         None, description="CA certificates for https receivers (an intranet CA); default: public"
     )

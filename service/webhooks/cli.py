@@ -1,15 +1,17 @@
-"""`klarvarsel webhooks send|list|log|redeliver`: the sender and its log, from a terminal."""
+"""`klarvarsel webhooks send|list|log|redeliver|reseal|rotate-key`: the sender, its log and key."""
 
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from service.notices.cli_input import fail_input
 
-webhooks_app = typer.Typer(help="Webhooks: send queued events, read the log, redeliver.")
+webhooks_app = typer.Typer(
+    help="Webhooks: send queued events, read the log, redeliver, rotate the sealing key."
+)
 
 
 def _migrated() -> None:
@@ -95,3 +97,58 @@ def redeliver_command(
             raise fail_input(f"no webhook delivery has the id {delivery}")
         again = redeliver(session, found, get_settings(), "cli", "cli")
         typer.echo(f"queued again as delivery {again.id}")
+
+
+@webhooks_app.command("reseal")
+def reseal_command() -> None:
+    """Seal every signing secret under the current key (after a rotation of a configured key)."""
+    from service.audit.service import record
+    from service.config import get_settings
+    from service.store.database import session_scope
+    from service.webhooks.secret_box import SecretKeyMissing, seal_stored_secrets
+
+    _migrated()
+    try:
+        with session_scope() as session:
+            sealed = seal_stored_secrets(session, get_settings())
+            if sealed:
+                _audit(record, session, "webhook.secrets_resealed", sealed)
+    except SecretKeyMissing as exc:
+        raise fail_input(str(exc)) from None
+    typer.echo(f"sealed {sealed} webhook secret(s) under the current key")
+
+
+@webhooks_app.command("rotate-key")
+def rotate_key_command() -> None:
+    """A new key for var/webhook-secrets.key, every secret sealed under it (embedded default)."""
+    from service.audit.service import record
+    from service.config import get_settings
+    from service.store.database import session_scope
+    from service.webhooks.secret_box import SecretKeyMissing, key_file, rotate_key_file
+
+    _migrated()
+    settings = get_settings()
+    try:
+        with session_scope() as session:
+            sealed = rotate_key_file(session, settings)
+            _audit(record, session, "webhook.key_rotated", sealed)
+    except SecretKeyMissing as exc:
+        raise fail_input(str(exc)) from None
+    typer.echo(
+        f"a new key is in {key_file(settings)}; {sealed} webhook secret(s) sealed under it. "
+        "Back it up with the database: the old key no longer opens anything."
+    )
+
+
+def _audit(record: Any, session: Any, action: str, count: int) -> None:
+    # What was done and to how many, never a key or a secret.
+    details = {"secrets": count}
+    record(
+        session,
+        actor="cli",
+        action=action,
+        subject_type="webhook_key",
+        subject_id="-",
+        source="cli",
+        details=details,
+    )

@@ -109,35 +109,95 @@ def seal(secret: str, key: bytes, subscription_id: int) -> str:
     return PREFIX + base64.b64encode(nonce + sealed).decode()
 
 
-def unseal(stored: str, settings: Settings, subscription_id: int) -> str:
-    """The signing secret of a subscription's stored value (one stored as given is as it is)."""
+def previous_keys(settings: Settings) -> list[bytes]:
+    """The earlier keys of a rotation (KLARVARSEL_WEBHOOK_SECRETS_PREVIOUS_KEYS)."""
+    texts = [t for t in settings.webhook_secrets_previous_keys.split(",") if t.strip()]
+    return [_decode(t, "KLARVARSEL_WEBHOOK_SECRETS_PREVIOUS_KEYS") for t in texts]
+
+
+def _pending_key(settings: Settings) -> list[bytes]:
+    """The key of a rotation of var/'s key file that stopped before it was put in place."""
+    fresh = key_file(settings).with_name(KEY_FILE + ".new")
+    if settings.webhook_secrets_key or not fresh.exists():
+        return []
+    return [_decode(fresh.read_text("ascii"), str(fresh))]
+
+
+def _open(stored: str, key: bytes, subscription_id: int) -> str | None:
+    """The secret if `key` opens the sealed value for this subscription, else None."""
     if stored.startswith(PREFIX):
         raw, aad = base64.b64decode(stored.removeprefix(PREFIX)), _aad(subscription_id)
-    elif stored.startswith(UNBOUND_PREFIX):
-        raw, aad = base64.b64decode(stored.removeprefix(UNBOUND_PREFIX)), AAD
     else:
-        return stored
+        raw, aad = base64.b64decode(stored.removeprefix(UNBOUND_PREFIX)), AAD
     try:
-        plain = AESGCM(box_key(settings)).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad)
+        return AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], aad).decode()
     except InvalidTag:
-        raise SecretKeyMissing(
-            "a webhook secret cannot be decrypted: the key is not the one it was sealed with "
-            "(KLARVARSEL_WEBHOOK_SECRETS_KEY or var/webhook-secrets.key changed), or the value "
-            "was copied from another subscription"
-        ) from None
-    return plain.decode()
+        return None
 
 
-def seal_stored_secrets(session: Session, settings: Settings) -> int:
-    """Seal every secret stored as given or sealed before the binding; how many."""
-    rows = list(
-        session.scalars(
-            sa.select(WebhookSubscription).where(~WebhookSubscription.secret.startswith(PREFIX))
-        )
+def unseal(stored: str, settings: Settings, subscription_id: int) -> str:
+    """The signing secret of a subscription's stored value (one stored as given is as it is)."""
+    if not stored.startswith((PREFIX, UNBOUND_PREFIX)):
+        return stored
+    for key in [box_key(settings), *previous_keys(settings), *_pending_key(settings)]:
+        plain = _open(stored, key, subscription_id)
+        if plain is not None:
+            return plain
+    raise SecretKeyMissing(
+        "a webhook secret cannot be decrypted: the key is not the one it was sealed with "
+        "(KLARVARSEL_WEBHOOK_SECRETS_KEY or var/webhook-secrets.key changed; during a rotation "
+        "the earlier key belongs in KLARVARSEL_WEBHOOK_SECRETS_PREVIOUS_KEYS), or the value "
+        "was copied from another subscription"
     )
+
+
+def seal_stored_secrets(session: Session, settings: Settings, key: bytes | None = None) -> int:
+    """Seal under the current key (or `key`) every secret that is not yet; how many.
+
+    That is: stored as given, sealed before the binding, or sealed under an earlier key (a
+    rotation). A value no key opens is left as it is (and its deliveries say so).
+    """
+    rows = list(session.scalars(sa.select(WebhookSubscription).order_by(WebhookSubscription.id)))
     if not rows:
         return 0
-    key = box_key(settings, session, create=True)
+    current = box_key(settings, session, create=True)
+    key = key or current
+    changed = 0
     for row in rows:
-        row.secret = seal(unseal(row.secret, settings, row.id), key, row.id)
-    return len(rows)
+        if row.secret.startswith(PREFIX) and _open(row.secret, key, row.id) is not None:
+            continue  # sealed, bound, under the wanted key
+        try:
+            plain = unseal(row.secret, settings, row.id)
+        except SecretKeyMissing:
+            continue
+        row.secret = seal(plain, key, row.id)
+        changed += 1
+    return changed
+
+
+def rotate_key_file(session: Session, settings: Settings) -> int:
+    """A new key into var/'s key file, every secret sealed under it; how many were sealed.
+
+    For the embedded default only (a configured key is rotated by configuration: see the
+    README). The new key is written whole beside the old before the database changes, and put
+    in place after, so a failure on the way leaves the old key with the old secrets.
+    """
+    if settings.webhook_secrets_key:
+        raise SecretKeyMissing(
+            "the key is configured (KLARVARSEL_WEBHOOK_SECRETS_KEY): rotate it by setting the "
+            "new key there and the old one in KLARVARSEL_WEBHOOK_SECRETS_PREVIOUS_KEYS, then "
+            "run `klarvarsel webhooks reseal`"
+        )
+    path = key_file(settings)
+    box_key(settings, session, create=True)  # the current key opens what is sealed
+    fresh = path.with_name(KEY_FILE + ".new")
+    if fresh.exists():  # an earlier rotation stopped: every secret back under the current key
+        seal_stored_secrets(session, settings)
+        session.commit()
+        fresh.unlink()
+    key = _generate(fresh)
+    sealed = seal_stored_secrets(session, settings, key)
+    session.flush()
+    session.commit()
+    fresh.replace(path)
+    return sealed

@@ -22,6 +22,7 @@ from service.config import Settings
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
 from service.webhooks.models import WebhookSubscription
+from service.webhooks.secret_box import KEY_FILE as KEY_FILE_NAME
 from service.webhooks.secret_box import (
     PREFIX,
     SecretKeyMissing,
@@ -178,6 +179,117 @@ def test_secrets_sealed_before_the_binding_are_read_and_sealed_bound(
     assert stored.startswith(PREFIX) and unseal(stored, settings, row_id) == old
     with pytest.raises(SecretKeyMissing):
         unseal(stored, settings, row_id + 1)
+
+
+def _subscribe(engine: Engine, settings: Settings, count: int) -> dict[int, str]:
+    made = {}
+    with session_scope(engine) as session:
+        for n in range(count):
+            row, secret = create_subscription(
+                session, OWNER, settings, url=f"https://8.8.8.8/{n}", events=["notice.*"]
+            )
+            made[row.id] = secret
+    return made
+
+
+def _stored(engine: Engine) -> dict[int, str]:
+    with session_scope(engine) as session:
+        rows = session.execute(sa.select(WebhookSubscription.id, WebhookSubscription.secret))
+        return dict(rows.tuples().all())
+
+
+def test_a_configured_key_is_rotated_with_the_old_one_kept_until_resealed(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """New key set, old key among the previous ones: everything opens, then reseal moves all."""
+    old_key, new_key = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
+    made = _subscribe(engine, _settings(tmp_path, webhook_secrets_key=old_key), 3)
+    rotating = _settings(
+        tmp_path, webhook_secrets_key=new_key, webhook_secrets_previous_keys=f" {old_key} "
+    )
+    for row_id, stored in _stored(engine).items():
+        assert unseal(stored, rotating, row_id) == made[row_id]  # sending goes on meanwhile
+    with session_scope(engine) as session:
+        assert seal_stored_secrets(session, rotating) == 3
+        assert seal_stored_secrets(session, rotating) == 0
+    new_only = _settings(tmp_path, webhook_secrets_key=new_key)
+    for row_id, stored in _stored(engine).items():
+        assert unseal(stored, new_only, row_id) == made[row_id]
+        with pytest.raises(SecretKeyMissing, match="PREVIOUS_KEYS"):
+            unseal(stored, _settings(tmp_path, webhook_secrets_key=old_key), row_id)
+
+
+def test_the_key_file_is_rotated_by_the_command_and_the_old_key_opens_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`klarvarsel webhooks rotate-key`: a new key file, every secret under it, audited."""
+    from typer.testing import CliRunner
+
+    from service.audit.models import AuditEvent
+    from service.cli import app as cli
+    from service.config import get_settings
+    from service.store.database import get_engine
+
+    url = f"sqlite:///{tmp_path / 'rotate.sqlite3'}"
+    monkeypatch.setenv("KLARVARSEL_DATABASE_URL", url)
+    monkeypatch.setenv("KLARVARSEL_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("KLARVARSEL_WEBHOOK_SECRETS_KEY", raising=False)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        upgrade(url)
+        engine = get_engine()
+        settings = get_settings()
+        made = _subscribe(engine, settings, 2)
+        before = key_file(settings).read_text()
+        result = CliRunner().invoke(cli, ["webhooks", "rotate-key"])
+        assert result.exit_code == 0, result.output
+        assert "2 webhook secret(s) sealed under it" in result.output
+        assert key_file(settings).read_text() != before
+        assert key_file(settings).stat().st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in key_file(settings).parent.iterdir()) == [KEY_FILE_NAME]
+        old = _settings(tmp_path / "old", webhook_secrets_key=before.strip())
+        for row_id, stored in _stored(engine).items():
+            assert unseal(stored, settings, row_id) == made[row_id]
+            with pytest.raises(SecretKeyMissing):
+                unseal(stored, old, row_id)
+        with session_scope(engine) as session:
+            actions = list(session.scalars(sa.select(AuditEvent.action)))
+        assert "webhook.key_rotated" in actions
+        get_settings.cache_clear()  # the command reads the key setting given below
+        configured = CliRunner().invoke(
+            cli, ["webhooks", "rotate-key"], env={"KLARVARSEL_WEBHOOK_SECRETS_KEY": before.strip()}
+        )
+        assert configured.exit_code != 0 and "PREVIOUS_KEYS" in configured.output
+    finally:
+        get_engine().dispose()
+        get_settings.cache_clear()
+        get_engine.cache_clear()
+
+
+def test_a_rotation_that_stopped_midway_still_opens_and_is_undone_by_the_next(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """Secrets committed under the new key before its file was put in place still open."""
+    from service.webhooks.secret_box import KEY_FILE, seal
+
+    settings = _settings(tmp_path)
+    made = _subscribe(engine, settings, 2)
+    pending = key_file(settings).with_name(KEY_FILE + ".new")
+    fresh = os.urandom(32)
+    pending.write_text(base64.b64encode(fresh).decode() + "\n")
+    with session_scope(engine) as session:  # as rotate_key_file does before the rename
+        for row in session.scalars(sa.select(WebhookSubscription)):
+            row.secret = seal(made[row.id], fresh, row.id)
+    for row_id, stored in _stored(engine).items():
+        assert unseal(stored, settings, row_id) == made[row_id]
+    from service.webhooks.secret_box import rotate_key_file
+
+    with session_scope(engine) as session:
+        assert rotate_key_file(session, settings) == 2
+    assert not pending.exists()
+    for row_id, stored in _stored(engine).items():
+        assert unseal(stored, settings, row_id) == made[row_id]
 
 
 class _Receiver:
