@@ -95,8 +95,13 @@ def mask_address(address: str) -> str:
 
 
 class TransportError(Exception):
-    """A send failed; `permanent` says whether retrying could ever help."""
+    """A send failed; `permanent` says whether retrying could ever help.
 
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    `throttled`: the provider answered "too many requests". It is up, so this is no evidence of
+    an outage for its circuit; the message is retried after a backoff like any temporary error.
+    """
+
+    def __init__(self, message: str, *, permanent: bool, throttled: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.throttled = throttled

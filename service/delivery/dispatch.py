@@ -61,6 +61,8 @@ class Outcome:
     permanent: bool = False
     # Not tried: the transport's circuit is open. Waits without counting an attempt.
     deferred: bool = False
+    # Refused as "too many requests": retried, but not counted against the provider's circuit.
+    throttled: bool = False
 
 
 class TokenBucket:
@@ -111,7 +113,7 @@ async def send_job(
     try:
         return Outcome(job, result=await transport.send(message))
     except TransportError as exc:
-        return Outcome(job, error=str(exc), permanent=exc.permanent)
+        return Outcome(job, error=str(exc), permanent=exc.permanent, throttled=exc.throttled)
     except Exception as exc:  # a transport bug must not kill the worker; retried, then failed
         logger.exception("delivery %s: unexpected error from %s", job.id, job.channel)
         return Outcome(job, error=f"{type(exc).__name__}: {exc}", permanent=False)

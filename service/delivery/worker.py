@@ -426,21 +426,18 @@ class _Loop:
             # What the provider said, for its circuit: an answer (accepted or refused for good)
             # or a temporary error. Jobs never tried, or sent to the outbox, say nothing.
             if not o.deferred and o.job.message is not None and not o.job.outbox_only:
-                temporary = o.result is None and not o.permanent
+                temporary = o.result is None and not o.permanent and not o.throttled
                 answers.setdefault(o.job.channel, []).append(o.error if temporary else None)
+
+        known = {c: self.circuits[c] for c in answers if c in self.circuits}
 
         def write(session: Session) -> tuple[Counter[str], list[CircuitState]]:
             counts = record_outcomes(
-                session,
-                self.worker_id,
-                outcomes,
-                builder=self.builder,
-                retry=self.retry,
+                session, self.worker_id, outcomes, builder=self.builder, retry=self.retry,
                 hooks=self.hooks,
-            )
+            )  # fmt: skip
             states = [
-                note_results(session, c, r, s, known=self.circuits.get(c))
-                for c, r in answers.items()
+                note_results(session, c, r, s, known=known.get(c)) for c, r in answers.items()
             ]
             return counts, states
 
@@ -453,12 +450,11 @@ class _Loop:
                 )
                 await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
                 continue
-            self.stats.sent += counts["sent"]
-            self.stats.retried += counts["retried"]
-            self.stats.failed += counts["failed"]
-            self.stats.deferred += counts["deferred"]
+            for kind in ("sent", "retried", "failed", "deferred"):
+                setattr(self.stats, kind, getattr(self.stats, kind) + counts[kind])
             for state in states:
-                self.circuits[state.channel] = state
+                if state is not known.get(state.channel):  # not read: a fresher read stays
+                    self.circuits[state.channel] = state
             return
         # The leases expire and these messages are sent again: at-least-once, never lost.
         logger.error("gave up recording %d outcomes; they will be sent again", len(outcomes))

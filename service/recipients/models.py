@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, String, Text, event
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, event, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.clock import utcnow
@@ -41,6 +41,10 @@ class RecipientRecord(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+    # Raised by one in every UPDATE, ORM or Core (migration 0015): approvals bind to its sum.
+    revision: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", onupdate=literal_column("revision + 1")
     )
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from service.clock import as_utc
 from service.notices.schemas import Mode
 from service.recipients.areas import AreaMap
 from service.recipients.codes import SEPARATOR, split_codes
@@ -103,19 +104,25 @@ def reach_digest(
 ) -> str:
     """Who a notice would read from the register, as one aggregate (no row leaves the database).
 
-    The count, the sum of the ids and the latest change of the rows planning would read: a
-    person added, removed, moved in or out, or changed since changes it. Approval binds to it,
-    so sending can tell that the register changed without reading 100,000 rows again.
+    The count, the sum of the ids and of the revisions (every UPDATE raises a row's by one) of
+    the rows planning would read, and the latest one added: a person added, removed, moved in or
+    out, or changed in any way since changes it, whenever their transaction commits. Approval
+    binds to it, so sending can tell without reading 100,000 rows again.
     """
     r = RecipientRecord
     dialect = session.get_bind().dialect.name
     clause = _reached(dialect, areas.covered(targets), frozenset(audiences), mode)
-    count, ids, latest = session.execute(
+    count, ids, revisions, newest = session.execute(
         sa.select(
-            sa.func.count(), sa.func.coalesce(sa.func.sum(r.id), 0), sa.func.max(r.updated_at)
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(r.id), 0),
+            sa.func.coalesce(sa.func.sum(r.revision), 0),
+            # SQLite may give a deleted row's id to the next one: its creation still shows.
+            sa.func.max(r.created_at),
         ).where(clause)
     ).one()
-    return f"{count}:{ids}:{latest}"
+    added = as_utc(newest).isoformat() if newest is not None else ""
+    return f"{count}:{ids}:{revisions}:{added}"
 
 
 def select_recipients(

@@ -1,10 +1,10 @@
 """Approval: four eyes for actual alerts, tied to a fingerprint of what would be sent.
 
 The fingerprint covers every variant's text as rendered for the approval time, and the register
-rows the notice reaches (their count, ids and latest change, as one aggregate query). Sending
-recomputes it for the same time without planning; any difference (an edit, a changed template,
-a person added, removed or changed in the areas) withdraws the approval, so nobody sends what
-nobody approved. The texts then go out rendered for the real send time, so a start
+rows the notice reaches (their count, ids, revisions and newest row: one aggregate query).
+Sending recomputes it for the same time without planning; any difference (an edit, a changed
+template, a person added, removed or changed in the areas) withdraws the approval, so nobody
+sends what nobody approved. The texts then go out rendered for the real send time, so a start
 time that has passed in between is told in the present tense.
 """
 
@@ -107,6 +107,9 @@ def review(
 ) -> Review:
     """Render, check and plan the notice as if sent at `at` (raises NoticeInvalid)."""
     notice, report, url = _rendered(session, notice_record, library, settings, at)
+    # Before the plan's pass: a register change committed during it then withdraws the
+    # approval at send, rather than being approved unseen.
+    fingerprint = _fingerprint(session, notice, report, library.areas)
     plan = preview_plan(session, notice, library, library.areas, settings, public_url=url)
     names = [library.areas.areas[a].name for a in notice.envelope.areas if a in library.areas.areas]
     impact = Impact(
@@ -120,7 +123,7 @@ def review(
         mode=notice.envelope.mode.value,
         warnings=[str(w) for w in notice.warnings],
     )
-    return Review(report, plan, _fingerprint(session, notice, report, library.areas), impact)
+    return Review(report, plan, fingerprint, impact)
 
 
 def may_approve(notice_record: NoticeRecord, actor: Actor, settings: Settings) -> bool:

@@ -6,6 +6,7 @@ Twilio server answers 500 (or refuses our token) for a while, then recovers.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -125,6 +126,30 @@ def test_a_wrong_auth_token_waits_until_it_is_fixed_then_everyone_is_reached(
     assert len(fake.messages) == 50
     with session_scope(engine) as session:
         assert session.scalar(sa.select(TransportCircuit.state)) == "closed"
+
+
+def test_too_many_requests_slows_down_but_never_opens_the_circuit(
+    engine: Engine,
+    fake: FakeTwilio,
+    tmp_path: Path,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """429 (Twilio 20429: over the account's concurrency) is the provider up and busy."""
+    caplog.set_level(logging.WARNING, logger="service.delivery.circuits")
+    seed(engine, 60)
+    fake.fail_next(40, status=429, code=20429)  # eight times the failures that open it
+    settings = fake_settings(fake, tmp_path, database_url, **COMPRESSED)
+    worker, _stop = start_worker(settings, engine, once=True)
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert statuses(engine) == {"sent": 60}
+    assert set(messages_per_number(fake).values()) == {1}
+    assert len(fake.requests) - len(fake.messages) == 40  # each refusal retried, none lost
+    opened = [r.getMessage() for r in caplog.records if "circuit open" in r.getMessage()]
+    assert opened == []  # (a closed circuit forgets how often it opened: the log tells)
+    state = circuit(engine)
+    assert state is None or state.state == "closed"
 
 
 def test_answers_on_a_circuit_known_clean_touch_no_row_and_a_stale_count_is_cleared(

@@ -5,8 +5,10 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from service.audit.models import AuditEvent
+from service.config import Settings
 from service.content import ContentLibrary
 from service.recipients.areas import AreaMap, load_areas
 from service.recipients.csv_import import CsvResult, read_recipients
@@ -193,3 +195,50 @@ def test_rows_without_external_id_match_on_name_phone_and_email(
     assert [str(e) for e in dup.errors] == ["line 3: same name, phone and e-mail as line 2"]
     with session_scope(engine) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(RecipientRecord)) == 2
+
+
+def test_a_change_committed_after_another_still_changes_the_reach_digest(
+    postgres_url: str,
+) -> None:
+    """Approval binds to reach_digest: an edit made before it but committed after must show.
+
+    (PostgreSQL: two writers at once. A change time cannot carry this, since the later commit
+    carries the earlier time; the revision that every UPDATE raises does.)
+    """
+    from service.content import get_library
+    from service.notices.schemas import Mode
+    from service.recipients.service import reach_digest
+
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url)
+    areas = get_library(Settings()).areas
+    try:
+        with session_scope(engine) as session:
+            for n, phone in enumerate(("+46701740601", "+46701740602")):
+                session.add(
+                    RecipientRecord(
+                        name=f"Person {n}", phone=phone, languages=["sv"], areas=["skultuna"]
+                    )
+                )
+
+        def digest() -> str:
+            with session_scope(engine) as session:
+                return reach_digest(session, ["skultuna"], ["general-public"], Mode.actual, areas)
+
+        first = engine.connect()
+        slow = Session(bind=first)
+        a = slow.scalars(sa.select(RecipientRecord).order_by(RecipientRecord.id)).first()
+        assert a is not None
+        a.phone = None  # now unreachable by SMS: flushed, not yet committed
+        slow.flush()
+        with session_scope(engine) as session:  # another edit commits first
+            b = session.scalars(sa.select(RecipientRecord).order_by(RecipientRecord.id.desc()))
+            b.first().name = "Person B"  # type: ignore[union-attr]
+        approved = digest()
+        slow.commit()
+        slow.close()
+        first.close()
+        assert digest() != approved
+        assert digest() == digest()  # and nothing else moves it
+    finally:
+        engine.dispose()

@@ -113,14 +113,21 @@ def test_the_head_read_from_file_names_is_alembics_and_the_chain_is_linear() -> 
         assert script.down_revision in (None, f"{int(script.revision) - 1:04d}")
 
 
-def test_upgrade_at_the_head_changes_nothing_and_a_lagging_database_is_migrated(
-    database_url: str,
+def test_upgrade_at_the_head_does_not_run_alembic_and_a_lagging_database_is_migrated(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from alembic import command
+
     from service.store.migrate import current_revision, head_revision
 
     upgrade(database_url, "0013")
     assert current_revision(database_url) == "0013"
     upgrade(database_url)  # not at the head: Alembic runs
     assert current_revision(database_url) == head_revision()
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("Alembic ran for a database already at the newest revision")
+
+    monkeypatch.setattr(command, "upgrade", refuse)
     upgrade(database_url)
     assert current_revision(database_url) == head_revision()

@@ -55,6 +55,7 @@ PERMANENT_CODES: dict[int, str] = {
     21614: "not a mobile number",
 }
 AUTHENTICATION_FAILED = 20003
+TOO_MANY_REQUESTS = 20429  # the account is over its allowance of concurrent requests
 
 
 class TwilioTransportError(TransportError):
@@ -63,7 +64,8 @@ class TwilioTransportError(TransportError):
     def __init__(
         self, message: str, *, permanent: bool, status: int | None = None, code: int | None = None
     ) -> None:
-        super().__init__(message, permanent=permanent)
+        throttled = status == 429 or code == TOO_MANY_REQUESTS  # over the account's allowance
+        super().__init__(message, permanent=permanent, throttled=throttled)
         self.status = status
         self.code = code
 
