@@ -11,12 +11,14 @@ time that has passed in between is told in the present tense.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from service.clock import utcnow
+from service.clock import as_utc, utcnow
 from service.config import Settings
 from service.content import ContentLibrary
 from service.delivery.planning import PlanPreview, preview_plan
@@ -56,17 +58,22 @@ class Review:
     impact: Impact
 
 
-def _fingerprint(session: Session, notice: Notice, report: NoticeReport, areas: AreaMap) -> str:
-    """Every variant's text, and the register rows the notice reaches (one aggregate query)."""
+def _texts(report: NoticeReport) -> Any:
     digest = hashlib.sha256()
     for key in sorted(report.variants, key=lambda k: (k.language, k.name)):
         variant = report.variants[key]
         for part in (key.language, key.name, variant.subject, variant.text, variant.html or ""):
             digest.update(part.encode("utf-8") + b"\x00")
+    return digest
+
+
+def _fingerprint(session: Session, notice: Notice, report: NoticeReport, areas: AreaMap) -> str:
+    """Every variant's text, and the register rows the notice reaches (one aggregate query)."""
+    digest = _texts(report)
     envelope = notice.envelope
     reach = reach_digest(session, envelope.areas, envelope.audiences, envelope.mode, areas)
     digest.update(reach.encode())
-    return digest.hexdigest()
+    return str(digest.hexdigest())
 
 
 def _rendered(
@@ -83,19 +90,25 @@ def _rendered(
     return notice, render_notice(notice, library, public_url=url), url
 
 
-def fingerprint(
-    session: Session,
-    notice_record: NoticeRecord,
-    library: ContentLibrary,
-    settings: Settings,
-    at: datetime,
-) -> str:
-    """The approval fingerprint for `at` without planning, as sending checks it.
+def approval_holds(
+    session: Session, notice_record: NoticeRecord, library: ContentLibrary, settings: Settings
+) -> bool:
+    """Whether what would be sent is what was approved (rendered for the approval's time).
 
-    A render and one aggregate query, so the first message leaves at once. Raises NoticeInvalid.
+    An approval given before 3 Dec 2026 fingerprinted the plan's messages per channel, not the
+    register rows: it is checked that way instead (a planning pass), so no approval or
+    scheduled alert is withdrawn by the upgrade itself.
     """
-    notice, report, _ = _rendered(session, notice_record, library, settings, at)
-    return _fingerprint(session, notice, report, library.areas)
+    assert notice_record.approved_at is not None
+    at = as_utc(notice_record.approved_at)
+    notice, report, url = _rendered(session, notice_record, library, settings, at)
+    stored = notice_record.approval_fingerprint
+    if _fingerprint(session, notice, report, library.areas) == stored:
+        return True
+    plan = preview_plan(session, notice, library, library.areas, settings, public_url=url)
+    earlier = _texts(report)
+    earlier.update(json.dumps(sorted(plan.by_channel.items())).encode())
+    return bool(earlier.hexdigest() == stored)
 
 
 def review(

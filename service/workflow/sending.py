@@ -9,6 +9,7 @@ survive a restart, because the state is in the database, not in a process.
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from service.config import Settings
 from service.content import ContentLibrary
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.publish import content_hash, find_duplicate
-from service.workflow.approval import fingerprint
+from service.workflow.approval import approval_holds
 from service.workflow.drafts import _audit, check, withdraw
 from service.workflow.schemas import (
     Actor,
@@ -30,6 +31,8 @@ from service.workflow.schemas import (
     WorkflowError,
     WrongState,
 )
+
+logger = logging.getLogger(__name__)
 
 # Set when a release commits, so the releaser in this process plans it at once rather than at
 # its next round (the first message of an alert then leaves within a second of the click).
@@ -60,8 +63,7 @@ def _verify_approval(
     """Withdraw the approval (and refuse) if what would be sent is not what was approved."""
     if notice.approval_fingerprint is None or notice.approved_at is None:
         raise WrongState(f"{notice.code} is not approved")
-    now_seen = fingerprint(session, notice, library, settings, as_utc(notice.approved_at))
-    if now_seen != notice.approval_fingerprint:
+    if not approval_holds(session, notice, library, settings):
         withdraw(session, notice, actor, "what would be sent changed after approval")
         # The withdrawal must stand although the send is refused (and its transaction ends).
         session.commit()
@@ -164,8 +166,10 @@ def release_due(
         try:
             if notice.approval_fingerprint is not None:
                 _verify_approval(session, notice, library, settings, actor)
-        except WorkflowError:
-            continue  # withdrawn and audited by _verify_approval
+        except WorkflowError as exc:  # withdrawn and audited by _verify_approval
+            # Nobody pressed send to see the refusal: the log must say it was not sent.
+            logger.warning("scheduled notice %s was not sent: %s", notice.code, exc)
+            continue
         if release(session, notice, actor, now):
             released.append(notice.code)
     return released

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from service.audit.models import AuditEvent
 from service.cli import app as cli
-from service.clock import FrozenClock
+from service.clock import FrozenClock, as_utc
 from service.config import get_settings
 from service.content import ContentLibrary
 from service.delivery.models import Delivery
@@ -175,6 +175,54 @@ def test_a_changed_phone_in_the_area_withdraws_and_a_change_elsewhere_does_not(
     with pytest.raises(ApprovalWithdrawn, match="approve it again"):
         _send(inside, library)
     assert "notice.approval_withdrawn" in _actions(inside)
+
+
+def test_an_approval_fingerprinted_before_the_register_binding_still_sends(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    """Approvals from before 3 Dec 2026 (texts + messages per channel) survive the upgrade."""
+    import hashlib
+    import json
+
+    from service.workflow.approval import review
+
+    notice_id = _draft(water_notice, library)
+    _approve(notice_id, library)
+    with session_scope() as session:
+        record = session.get(NoticeRecord, notice_id)
+        assert record is not None and record.approved_at is not None
+        seen = review(session, record, library, get_settings(), as_utc(record.approved_at))
+        legacy = hashlib.sha256()  # the recipe as it was
+        for key in sorted(seen.report.variants, key=lambda k: (k.language, k.name)):
+            v = seen.report.variants[key]
+            for part in (key.language, key.name, v.subject, v.text, v.html or ""):
+                legacy.update(part.encode("utf-8") + b"\x00")
+        legacy.update(json.dumps(sorted(seen.plan.by_channel.items())).encode())
+        assert legacy.hexdigest() != record.approval_fingerprint
+        record.approval_fingerprint = legacy.hexdigest()
+    assert _send(notice_id, library) == NoticeState.sent
+
+
+def test_a_scheduled_alert_withdrawn_at_its_time_says_so_in_the_log(
+    db: str,
+    library: ContentLibrary,
+    water_notice: dict[str, Any],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    frozen_clock: FrozenClock,
+) -> None:
+    later = frozen_clock.now() + timedelta(hours=1)
+    notice_id = _draft(water_notice, library)
+    _approve(notice_id, library)
+    assert _send(notice_id, library, at=later) == NoticeState.scheduled
+    _import(tmp_path, "x-4;Pia Persson;070-174 06 44;sv;general-public;skultuna")
+    frozen_clock.set(later + timedelta(minutes=1))
+    assert release_once(library, get_settings()) == ([], [])
+    assert _get(notice_id).status == NoticeState.draft
+    assert any(
+        "was not sent" in r.getMessage() and _get(notice_id).code in r.getMessage()
+        for r in caplog.records
+    )
 
 
 def test_a_notice_is_sent_once_however_often_send_is_pressed(
