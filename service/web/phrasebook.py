@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from babel import Locale, UnknownLocaleError
+
 if TYPE_CHECKING:  # the layout hands each page a phrasebook
     from service.web.layout import Words
 
@@ -272,6 +274,8 @@ class Phrasebook:
                 value = translated
             elif key in _SAID_NUMBERS:
                 value = self._number(key, value, found.groupdict().get("unit") or "")
+            elif key == "tag":
+                value = self._language(value)
             values[key] = value
         values.pop("unit", None)
         return values
@@ -285,6 +289,15 @@ class Phrasebook:
         if key == "rest":
             return self.said(value)
         return self.words.translated(value)
+
+    def _language(self, tag: str) -> str:
+        """A language tag as the page language names it ("so" -> "somaliska"), else the tag."""
+        try:
+            names = Locale.parse(self.words.language).languages
+        except (ValueError, UnknownLocaleError):
+            return tag
+        name = names.get(tag.replace("-", "_")) or names.get(tag.split("-", 1)[0])
+        return name or tag
 
     def _number(self, key: str, value: str, unit: str) -> str:
         """A number as the language writes it, with its unit (a share: %, points)."""

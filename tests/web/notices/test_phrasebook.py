@@ -99,3 +99,23 @@ def test_a_swedish_preview_with_a_failing_check_shows_swedish(tmp_path: object) 
     assert "Mening " in page and "fler än målgruppens gräns" in page
     assert "over the audience limit" not in page
     assert "over the audience limit" in english.text or "over the audience's" in english.text
+
+
+def test_languages_in_findings_are_named_not_tagged() -> None:
+    """'the so catalog is a draft' from a real render is said with the language's Swedish name."""
+    from service.variants.service import render_notice
+
+    library = get_library()
+    raw = json.loads((ROOT / "demo" / "notices" / "water_outage_skultuna.json").read_text())
+    raw["languages"] = ["sv", "so", "fa-AF"]
+    report = render_notice(validate_notice(raw, library), library)
+    drafts = {
+        c.variant.key.language: f.message
+        for c in report.checks
+        for f in c.findings
+        if "catalog is a draft" in f.message
+    }
+    assert {"so", "fa-AF"} <= set(drafts)
+    assert "somaliska" in (SWEDISH.said(drafts["so"]) or "")
+    assert "dari" in (SWEDISH.said(drafts["fa-AF"]) or "")
+    assert Phrasebook(Words("en")).said(drafts["so"]) == drafts["so"]  # English keeps the tag
