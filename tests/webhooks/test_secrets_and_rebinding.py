@@ -195,7 +195,7 @@ def _subscribe(engine: Engine, settings: Settings, count: int) -> dict[int, str]
 def _stored(engine: Engine) -> dict[int, str]:
     with session_scope(engine) as session:
         rows = session.execute(sa.select(WebhookSubscription.id, WebhookSubscription.secret))
-        return dict(rows.tuples().all())
+        return {row.id: row.secret for row in rows}
 
 
 def test_a_configured_key_is_rotated_with_the_old_one_kept_until_resealed(
