@@ -46,12 +46,14 @@ TEMPLATE_DIRS = {
     "audit": SERVICE / "audit" / "templates",
     "exercises": SERVICE / "exercises" / "templates" / "pages",
     "web": SERVICE / "web" / "admin_templates",
+    "webhooks": SERVICE / "webhooks" / "templates",
 }
 # The administration's own navigation under the layout's: (path, English label, scope).
 NAVIGATION = (
     ("/admin/recipients", "Recipients", Scope.recipients_read),
     ("/admin/users", "Users", Scope.admin),
     ("/admin/keys", "API keys", Scope.admin),
+    ("/admin/webhooks", "Webhooks", Scope.admin),
     ("/admin/audit", "Audit log", Scope.admin),
     ("/exercises/schedules", "Schedules and exercises", Scope.reports_read),
     ("/admin/content", "Audiences and scenarios", Scope.notices_read),

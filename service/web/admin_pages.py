@@ -10,10 +10,11 @@ from service.exercises import canary_pages, report_pages, run_pages
 from service.exercises import pages as exercise_pages
 from service.recipients import pages as recipient_pages
 from service.web import content_pages, outbox_pages
+from service.webhooks import pages as webhook_pages
 
 
 def install_admin_pages(app: FastAPI) -> None:
-    """Add the staff's administration pages (users, keys, recipients, audit, schedules...)."""
+    """Add the staff's administration pages (users, keys, webhooks, recipients, audit...)."""
     app.include_router(admin_views.router)
     app.include_router(recipient_pages.router)
     app.include_router(audit_pages.router)
@@ -23,3 +24,4 @@ def install_admin_pages(app: FastAPI) -> None:
     app.include_router(report_pages.router)
     app.include_router(run_pages.router)
     app.include_router(canary_pages.router)
+    app.include_router(webhook_pages.router)

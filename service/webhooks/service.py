@@ -133,7 +133,11 @@ def remove_subscription(session: Session, subscription: WebhookSubscription, own
         )
         .values(status=WebhookStatus.failed.value, last_error="the subscription was removed")
     )
-    _audit(session, subscription, owner, "webhook.unsubscribed", {})
+    # Removed by someone else (an admin): the audit names whose subscription it was too.
+    details: dict[str, object] = {}
+    if owner.actor != subscription.owner:
+        details["owner"] = subscription.owner
+    _audit(session, subscription, owner, "webhook.unsubscribed", details)
 
 
 def delivery_log(

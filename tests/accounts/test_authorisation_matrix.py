@@ -50,6 +50,7 @@ from service.main import app
 from service.recipients.areas import load_areas
 from service.store.database import make_engine, session_scope
 from service.store.migrate import upgrade
+from service.webhooks.service import Owner, create_subscription
 from service.workflow.approval import approve
 from service.workflow.drafts import create_draft
 from service.workflow.schemas import Actor
@@ -568,6 +569,16 @@ def _new_canary(world: World) -> int:
         return canary.id
 
 
+def _new_webhook(world: World) -> int:
+    """An active subscription of its own for a call that shows or stops one."""
+    with session_scope(world.engine) as session:
+        owner = Owner(f"matrix-{uuid.uuid4().hex}@example.se", None, False, True, "test")
+        subscription, _secret = create_subscription(
+            session, owner, get_settings(), url="https://8.8.8.8/hook", events=["notice.*"]
+        )
+        return subscription.id
+
+
 def _report_path(suffix: str) -> Callable[[World], str]:
     """The report of a missed firing of a schedule of its own."""
 
@@ -631,6 +642,16 @@ CALLS.update(
         ),
         "POST /admin/keys/{key_id}/revoke": Call(
             "POST", lambda w, m: "/admin/keys/1/revoke", ok=303, needs=PERSON
+        ),
+        "GET /admin/webhooks": _page("/admin/webhooks"),
+        "GET /admin/webhooks/{subscription_id}": _page_of(
+            lambda w: f"/admin/webhooks/{_new_webhook(w)}"
+        ),
+        "POST /admin/webhooks/{subscription_id}/remove": Call(
+            "POST",
+            lambda w, m: f"/admin/webhooks/{_new_webhook(w)}/remove",
+            ok=303,
+            needs=PERSON,
         ),
         "GET /admin/audit": _page("/admin/audit?action=user&since=7d"),
         "GET /admin/content": _page("/admin/content"),

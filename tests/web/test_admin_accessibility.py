@@ -15,9 +15,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page
+from sqlalchemy import Engine
 
+from service.accounts.models import ApiKey
 from service.accounts.roles import Role
 from service.accounts.sessions import SESSION_COOKIE
 from service.channels.base import OutgoingMessage
@@ -29,6 +32,10 @@ from service.exercises.firing import fire_due
 from service.exercises.runs import start_run
 from service.exercises.scripts import load_script
 from service.main import app
+from service.store.database import session_scope
+from service.webhooks.events import emit
+from service.webhooks.sender import Result, claim, record
+from service.webhooks.service import Owner, create_subscription
 from tests.accessibility import WCAG_TAGS, chromium, describe
 from tests.accounts.support import api_key
 from tests.conftest import TEST_NOW
@@ -48,6 +55,7 @@ class Site:
     staff: StaffSite
     recipient: int
     run: int
+    webhook: int
 
 
 @pytest.fixture(scope="module")
@@ -63,14 +71,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             person("Ahmed Ali", exercise=False, email="ahmed.ali@example.se", languages=["ar"]),
         )
         canaries(staff.engine, library)
-        api_key(staff.engine, "notices:read", name="Larmcentralen")
+        key = api_key(staff.engine, "notices:read", name="Larmcentralen")
+        webhook = subscription_with_a_failure(staff.engine, key)
         schedule(
             staff.engine, library, settings, "kvartalsprov", now=clock.now(), rule="vma-quarterly"
         )
         clock.set(DECEMBER)
         fire_due(staff.engine, settings, library, scheduler_id="a11y")
-        from service.store.database import session_scope
-
         with session_scope(staff.engine) as session:
             script = load_script("county-exercise-day", library)
             run = start_run(session, script, settings, speed=60, actor="test").id
@@ -80,7 +87,25 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         asyncio.run(SmsOutboxTransport(settings.outbox_dir).send(sms))
         set_clock(None)
         with ServerThread(app) as server:
-            yield Site(server.url, staff, ids["Anna Andersson"], run)
+            yield Site(server.url, staff, ids["Anna Andersson"], run, webhook)
+
+
+def subscription_with_a_failure(engine: Engine, key: str) -> int:
+    """The key's webhook subscription (a query token in its URL), one event refused by it."""
+    settings = get_settings()
+    with session_scope(engine) as session:
+        found = next(k for k in session.scalars(sa.select(ApiKey)) if key.startswith(k.prefix))
+        owner = Owner(f"key:{found.prefix}", found.id, False, True, "api 127.0.0.1")
+        subscription, _secret = create_subscription(
+            session, owner, settings, url="https://8.8.8.8/hook?token=t0k", events=["notice.*"]
+        )
+        emit(session, "notice.sent", {"code": "VMA-1"}, mode="exercise")
+        made = subscription.id
+    with session_scope(engine) as session:
+        for job in claim(session, "a11y", settings):
+            failure = Result(500, "HTTP 500: Internal Server Error", 9)
+            record(session, "a11y", job, failure, settings)
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +135,8 @@ def pages(site: Site) -> list[str]:
         "/admin/users",
         "/admin/users/1",
         "/admin/keys",
+        "/admin/webhooks",
+        f"/admin/webhooks/{site.webhook}",
         "/admin/recipients",
         "/admin/recipients?q=Anna",
         f"/admin/recipients/{site.recipient}",
@@ -124,6 +151,8 @@ def pages(site: Site) -> list[str]:
         f"/exercises/reports/runs/{site.run}",
         "/admin/users?lang=en",
         "/exercises/schedules?lang=en",
+        "/admin/webhooks?lang=en",
+        f"/admin/webhooks/{site.webhook}?lang=en",
     ]
 
 
