@@ -64,7 +64,9 @@ NAMES = (
 )
 UNITS = (" or ", "%(n)s words", "%(n)s percentage points")
 VALUE = rf"(?P<value>{_NUMBER})(?P<unit>%| words)?"
-NOTE = r"(?: \((?:.+) is not validated for (?P<tag>[\w-]+)\))?"
+NOTE = r"(?: \((?P<rule_>.+) is not validated for (?P<tag>[\w-]+)\))?"
+# The note a limit's finding carries when its measure is not validated for the language.
+NOTE_MSGID = " (%(measure)s is not validated for %(tag)s)"
 PHRASES: tuple[Phrase, ...] = (
     # Readability (service.readability.service)
     _p(
@@ -257,12 +259,21 @@ class Phrasebook:
             values = self._values(found, phrase.parts)
             if values is None:
                 return None
-            return self.words.gettext(phrase.msgid, **values)
+            said = self.words.gettext(phrase.msgid, **values)
+            rule = found.groupdict().get("rule_")
+            if rule:
+                measure = self.words.translated(rule)
+                if measure is None:
+                    return None
+                said += self.words.gettext(NOTE_MSGID, measure=measure, tag=values["tag"])
+            return said
         return None
 
     def _values(self, found: re.Match[str], parts: tuple[str, ...]) -> dict[str, str] | None:
         values: dict[str, str] = {}
         for name, value in found.groupdict().items():
+            if name == "rule_":  # said in _one, after the sentence it belongs to
+                continue
             key = name.rstrip("_")
             if value is None:
                 values.setdefault(key, "")
@@ -313,4 +324,4 @@ class Phrasebook:
 
 def msgids() -> set[str]:
     """Every msgid the phrasebook uses (for the catalog test)."""
-    return {p.msgid for p in PHRASES} | set(NAMES) | set(UNITS)
+    return {p.msgid for p in PHRASES} | set(NAMES) | set(UNITS) | {NOTE_MSGID}

@@ -14,9 +14,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 from service.clock import as_utc, utcnow
 from service.config import Settings
@@ -58,7 +61,8 @@ class Review:
     impact: Impact
 
 
-def _texts(report: NoticeReport) -> Any:
+def _texts(report: NoticeReport) -> _Hash:
+    """A digest of every variant's text, ready for more parts."""
     digest = hashlib.sha256()
     for key in sorted(report.variants, key=lambda k: (k.language, k.name)):
         variant = report.variants[key]
@@ -73,7 +77,7 @@ def _fingerprint(session: Session, notice: Notice, report: NoticeReport, areas: 
     envelope = notice.envelope
     reach = reach_digest(session, envelope.areas, envelope.audiences, envelope.mode, areas)
     digest.update(reach.encode())
-    return str(digest.hexdigest())
+    return digest.hexdigest()
 
 
 def _rendered(
@@ -108,7 +112,7 @@ def approval_holds(
     plan = preview_plan(session, notice, library, library.areas, settings, public_url=url)
     earlier = _texts(report)
     earlier.update(json.dumps(sorted(plan.by_channel.items())).encode())
-    return bool(earlier.hexdigest() == stored)
+    return earlier.hexdigest() == stored
 
 
 def review(

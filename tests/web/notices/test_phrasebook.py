@@ -119,3 +119,16 @@ def test_languages_in_findings_are_named_not_tagged() -> None:
     assert "somaliska" in (SWEDISH.said(drafts["so"]) or "")
     assert "dari" in (SWEDISH.said(drafts["fa-AF"]) or "")
     assert Phrasebook(Words("en")).said(drafts["so"]) == drafts["so"]  # English keeps the tag
+
+
+def test_a_limit_not_validated_for_the_language_keeps_its_remark() -> None:
+    """The '(LIX is not validated for fi)' remark of a real finding is said too, not dropped."""
+    finnish = (
+        "Vedenjakelu on keskeytetty koko Skultunan alueella laajan putkikorjauksen vuoksi, jota "
+        "kunnan urakoitsijat tekevät koko aamupäivän ja iltapäivän ajan tänään."
+    )
+    limits = ReadabilityLimits(max_lix=20)
+    findings = [f for f in check_text(finnish, "fi", limits).findings if f.measure == "lix"]
+    message = next(f.message for f in findings if "is not validated for fi" in f.message)
+    said = SWEDISH.said(message) or ""
+    assert said.startswith("LIX är ") and said.endswith("(LIX är inte prövat för finska)"), said
