@@ -1,4 +1,5 @@
-"""The webhook administration pages over HTTP: who may open them, what they show, stopping one.
+"""The webhook administration pages over HTTP and in Chromium: who may open them, what they
+show, stopping one.
 
 One deployment (SQLite under a temporary var/) for the module. Subscriptions, events and
 delivery attempts are made with the service's own functions (create_subscription, emit, and the
@@ -13,9 +14,12 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from service.accounts.models import ApiKey
 from service.accounts.roles import Role
+from service.accounts.sessions import SESSION_COOKIE
 from service.audit.models import AuditEvent
 from service.clock import FrozenClock
 from service.config import get_settings
@@ -26,7 +30,9 @@ from service.webhooks.models import WebhookDelivery, WebhookStatus, WebhookSubsc
 from service.webhooks.overview import safe_url
 from service.webhooks.sender import Result, claim, record
 from service.webhooks.service import Owner, create_subscription
+from tests.accessibility import WCAG_TAGS, chromium, describe
 from tests.accounts.support import api_key
+from tests.fakes import ServerThread
 from tests.web.staff_site import StaffSite, email_of, staff_site
 
 TOKEN = "tok-9f8e7d6c5b4a"
@@ -223,3 +229,35 @@ def test_a_shown_address_keeps_what_identifies_the_receiver_and_nothing_that_may
     assert safe_url("https://[2001:db8::1]/a?").cut
     plain = safe_url("https://larm.example.se/hook")
     assert plain.text == "https://larm.example.se/hook" and not plain.cut
+
+
+def test_an_admin_stops_a_subscription_in_the_browser_without_javascript(
+    site: StaffSite, frozen_clock: FrozenClock
+) -> None:
+    made = _with_deliveries(site, frozen_clock)
+    cookie, _csrf = site.session_cookie(Role.admin)
+    with ServerThread(app) as server, chromium() as browser:
+        context = browser.new_context(
+            java_script_enabled=False, viewport={"width": 320, "height": 800}
+        )
+        context.set_default_timeout(90_000)  # a machine shared with other test runs can be slow
+        context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": server.url}])
+        page = context.new_page()
+        page.goto(server.url + "/admin/webhooks?lang=sv")
+        page.click(f"a[href='/admin/webhooks/{made.id}']")
+        expect(page.locator("h1")).to_have_text(f"Prenumeration {made.id}")
+        page.click("text=Stoppa prenumerationen >> nth=-1")
+        expect(page.locator("main")).to_contain_text(f"Prenumeration {made.id} är stoppad.")
+        assert page.url.endswith(f"/admin/webhooks?done=removed&who={made.id}")
+        checker = browser.new_context().new_page()  # axe needs scripts; the page had none
+        checker.set_content(
+            page.content().replace("<head>", f'<head><base href="{server.url}/">', 1)
+        )
+        found = (
+            Axe()
+            .run(checker, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}})
+            .response["violations"]
+        )
+        assert found == [], describe(found)
+    with session_scope(site.engine) as session:
+        assert not session.get(WebhookSubscription, made.id).active  # type: ignore[union-attr]
