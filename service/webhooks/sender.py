@@ -95,6 +95,17 @@ def claim(session: Session, sender_id: str, settings: Settings, batch: int = BAT
             WebhookDelivery.lease_expires_at < now,
         ),
     )
+    # A subscription stopped while one of its deliveries was claimed: that one (its lease run
+    # out with a sender that died) is never sent again, and the log says why.
+    stopped = WebhookDelivery.subscription_id.in_(
+        sa.select(WebhookSubscription.id).where(WebhookSubscription.active.is_(False))
+    )
+    session.execute(
+        sa.update(WebhookDelivery)
+        .where(due, stopped)
+        .values(status=WebhookStatus.failed.value, last_error="the subscription was removed")
+        .execution_options(synchronize_session=False)
+    )
     query = sa.select(WebhookDelivery.id).where(due).order_by(WebhookDelivery.id).limit(batch)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)

@@ -174,8 +174,8 @@ def follow_up(
 ) -> NoticeRecord:
     """A new draft that updates, gives the all-clear for, or cancels a sent notice.
 
-    It starts from the sent notice's content and references the first notice of its thread, so
-    the public page shows them in order.
+    It starts from the sent notice's content (an all-clear or cancel without its note) and
+    references the first notice of its thread, so the public page shows them in order.
     """
     if sent.status != NoticeState.sent:
         raise WrongState(f"{sent.code} has not been sent; edit the draft instead")
@@ -184,6 +184,10 @@ def follow_up(
     first = session.get(NoticeRecord, sent.references_id) if sent.references_id else sent
     raw = _clean(dict(sent.payload))
     raw.update(message_type=message_type, references=(first or sent).code)
+    if message_type != "update":
+        # The note told people what to do while it lasted ("bring your own cans"): an all-clear
+        # or a cancel that repeated it would tell them to go on doing it.
+        raw.pop("note", None)
     _mode_guard(raw, actor)
     draft = NoticeRecord(
         code=_random_code(session),

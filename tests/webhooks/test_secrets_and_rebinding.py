@@ -492,3 +492,33 @@ def test_https_goes_to_the_checked_address_with_the_name_for_tls(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_delivery_claimed_when_its_subscription_stopped_is_never_sent_again(
+    engine: Engine, tmp_path: Path, frozen_clock: Any
+) -> None:
+    """Stopping drops what is queued; one a dead sender held is failed when its lease runs out."""
+    from service.webhooks.events import emit
+    from service.webhooks.models import WebhookDelivery
+    from service.webhooks.sender import claim
+    from service.webhooks.service import remove_subscription
+
+    settings = _settings(tmp_path)
+    _subscribe(engine, settings, 1)
+    with session_scope(engine) as session:
+        emit(session, "notice.sent", {"code": "AB12CD"}, mode="actual")
+        emit(session, "notice.updated", {"code": "AB12CD"}, mode="actual")
+    with session_scope(engine) as session:
+        held = claim(session, "dead-sender", settings, batch=1)  # then the sender dies
+    assert len(held) == 1
+    with session_scope(engine) as session:
+        row = session.scalars(sa.select(WebhookSubscription)).one()
+        remove_subscription(session, row, OWNER)
+    frozen_clock.advance(timedelta(seconds=settings.webhook_lease_seconds + 1))
+    with session_scope(engine) as session:
+        assert claim(session, "next-sender", settings) == []
+    with session_scope(engine) as session:
+        rows = session.scalars(sa.select(WebhookDelivery)).all()
+        assert {(r.status, r.last_error) for r in rows} == {
+            ("failed", "the subscription was removed")
+        }

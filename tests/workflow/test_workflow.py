@@ -358,3 +358,20 @@ def test_the_releaser_plans_a_release_as_soon_as_it_commits(
         stop.set()
         releaser.RELEASED.set()  # end its wait
         loop.join(timeout=30)
+
+
+def test_an_all_clear_starts_without_the_notes_instructions_and_an_update_keeps_them(
+    db: str, library: ContentLibrary, water_notice: dict[str, Any]
+) -> None:
+    from service.workflow.drafts import follow_up
+
+    noted = dict(water_notice, note={"sv": "Ta med egna dunkar eller flaskor."})
+    notice_id = _draft(noted, library)
+    _approve(notice_id, library)
+    assert _send(notice_id, library) == NoticeState.sent
+    with session_scope() as session:
+        sent = session.get(NoticeRecord, notice_id)
+        assert sent is not None
+        kinds = {k: follow_up(session, sent, k, AUTHOR).payload for k in ("update", "all_clear")}
+    assert kinds["update"]["note"] == {"sv": "Ta med egna dunkar eller flaskor."}
+    assert "note" not in kinds["all_clear"] and kinds["all_clear"]["message_type"] == "all_clear"

@@ -212,9 +212,16 @@ def send_notice(
 
 
 @router.post("/notices/{code}/discard", include_in_schema=False, operation_id="notice_discard")
-def discard_notice(code: str, principal: Writer, session: SessionDep) -> Response:
-    """Discard a notice that was never sent."""
+def discard_notice(
+    code: str, request: Request, principal: Writer, session: SessionDep, form: FormData
+) -> Response:
+    """Discard a notice that was never sent, once the person has said yes on the page asked."""
     record = notice_or_404(session, code)
+    if record.status not in (NoticeState.draft, NoticeState.submitted, NoticeState.approved):
+        return _to(record.code, "not-discarded", session)
+    if _field(form, "confirm") != "yes":
+        # The button sits beside "ask for approval": one click must not throw the draft away.
+        return render_staff(request, principal, "discard.html", record=record)
     try:
         discard(session, record, actor_of(principal))
     except WorkflowError:

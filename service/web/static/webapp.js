@@ -13,6 +13,14 @@
 
   document.querySelectorAll(".no-js-only").forEach(function (el) { el.hidden = true; });
 
+  // A page that comes back with errors puts the focus on their summary (GOV.UK's pattern), so
+  // a screen reader reads it and the next Tab goes to the first link to a field.
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    if (!summary.hasAttribute("tabindex")) { summary.setAttribute("tabindex", "-1"); }
+    summary.focus();
+  }
+
   // Area search: show the search box and hide the areas that do not match.
   document.querySelectorAll("input[data-filter]").forEach(function (input) {
     var list = document.getElementById(input.dataset.filter);
