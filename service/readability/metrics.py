@@ -1,14 +1,16 @@
 """Counting: sentences, words, long words, LIX, Flesch (English) and passive share (Swedish).
 
 LIX = words / sentences + 100 * long words / words, where a long word has more than six letters
-(Björnsson 1968). Flesch reading ease = 206.835 - 1.015 * words/sentence - 84.6 *
-syllables/word; Flesch-Kincaid grade = 0.39 * words/sentence + 11.8 * syllables/word - 15.59.
+(Björnsson 1968); weekday and month names are a date's words, never long (see date_words).
+Flesch reading ease = 206.835 - 1.015 * words/sentence - 84.6 * syllables/word; Flesch-Kincaid
+grade = 0.39 * words/sentence + 11.8 * syllables/word - 15.59.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from service.readability.date_words import date_words
 from service.readability.languages import LanguageProfile, language_profile
 from service.readability.models import Metrics, Sentence, Word
 from service.readability.passive import find_passives
@@ -38,10 +40,26 @@ def _flesch(sentences: int, words: list[Word]) -> tuple[float, float] | None:
     return round(ease, 2), round(grade, 2)
 
 
+def _dated(sentences: list[Sentence], names: frozenset[str]) -> list[Sentence]:
+    """The sentences with weekday and month names marked as a date's words, not long words."""
+    if not names:
+        return sentences
+    return [
+        replace(
+            s,
+            words=tuple(
+                replace(w, kind="date") if w.kind == "word" and w.text.lower() in names else w
+                for w in s.words
+            ),
+        )
+        for s in sentences
+    ]
+
+
 def analyse(text: str, lang: str) -> Analysis:
     """Split, count and score ``text`` as language ``lang`` (a BCP 47 tag)."""
     profile = language_profile(lang)
-    sentences = split_sentences(text, lang)
+    sentences = _dated(split_sentences(text, lang), date_words(lang))
     words = [w for s in sentences for w in s.words]
     n_sent, n_words = len(sentences), len(words)
     n_long = sum(1 for w in words if w.is_long)

@@ -18,11 +18,14 @@ class Word:
     start: int
     end: int
     letters: int
-    kind: Literal["word", "number", "address"] = "word"
+    kind: Literal["word", "number", "address", "date"] = "word"
 
     @property
     def is_long(self) -> bool:
-        """True for a word of more than six letters (LIX); numbers and addresses never are."""
+        """True for a word of more than six letters (LIX); numbers, addresses, date names never.
+
+        Date names ("september") are marked by service.readability.metrics (date_words).
+        """
         return self.kind == "word" and self.letters > 6
 
 

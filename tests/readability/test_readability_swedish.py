@@ -129,3 +129,24 @@ def test_compound_nouns_ending_like_a_passive_are_not_flagged() -> None:
     report = check_text("Kontrollera syrgas och vårdhus. Vattnet ska kokas.", "sv")
     passives = [f.excerpt for f in report.findings if f.kind == "passive_voice"]
     assert passives == ["kokas"]
+
+
+def test_a_dates_weekday_and_month_are_words_but_never_long_words() -> None:
+    """The same notice must not pass LIX in May and fail it in September."""
+    from service.readability.limits import ReadabilityLimits
+
+    def lix(day: str) -> float | None:
+        return measure(f"Fyll flaskor med vatten nu. Vattnet stängs av {day} klockan 10.", "sv").lix
+
+    may, september = lix("fredag 4 maj"), lix("torsdag 30 september")
+    assert may == september  # same words, sentences and long words ("flaskor", "klockan")
+    metrics = measure("Vi ses torsdag 30 september.", "sv")
+    assert (metrics.words, metrics.long_words) == (5, 0)
+    limits = ReadabilityLimits(max_lix=5)
+    long_words = [
+        f.excerpt
+        for f in check_text("Vi stänger av vattnet onsdag 1 december.", "sv", limits).findings
+        if f.kind == "long_word"
+    ]
+    assert long_words == ["stänger", "vattnet"]  # never "december"
+    assert measure("Wir sehen uns am Donnerstag.", "de").long_words == 0  # any CLDR language
