@@ -197,6 +197,13 @@ def remember_language(request: Request, response: Response) -> Response:
     return response
 
 
+def _scenario_of(context: dict[str, Any]) -> str | None:
+    """The scenario a notice page is about (its fields' labels name the fields in messages)."""
+    scenario = context.get("scenario")
+    found = getattr(scenario, "id", None) or getattr(context.get("record"), "scenario", None)
+    return found if isinstance(found, str) else None
+
+
 def render_staff(
     request: Request,
     principal: Principal | None,
@@ -217,7 +224,7 @@ def render_staff(
             gettext=words.gettext,
             ngettext=words.ngettext,
             words=words,
-            said=Phrasebook(words).said,
+            said=Phrasebook(words, scenario=_scenario_of(context)).said,
             **context,
         )
     )

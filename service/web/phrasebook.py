@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
@@ -227,6 +228,37 @@ PHRASES: tuple[Phrase, ...] = (
         r"an alert is a first notice and cannot reference another",
         "an alert is a first notice and cannot refer to another",
     ),
+    # Hostile characters (service.notices.text_safety) and times (service.notices.fields).
+    _p(
+        r"contains (?P<char>U\+[0-9A-F]{4,6} [^,]+?) at character (?P<n>\d+), which (?P<why>.+); "
+        r"remove it \(retyping the text removes it\)",
+        "contains %(char)s at character %(n)s, which %(why)s; remove it (it goes away if you "
+        "type the text again)",
+        "why",
+    ),
+    _p(
+        r"is before (?P<field>\w+); it must come after it",
+        "is before “%(field)s”; it must come after it",
+        "field",
+    ),
+    _p(
+        r"is already over \((?P<when>[^)]+)\); the message will say that the end is not known\. "
+        r"Set a new time, or send an all-clear if it is over",
+        "has already passed (%(when)s); the message will say that the end is not known. Set a "
+        "new time, or send the all-clear if it is over",
+    ),
+    _p(r"fields\.(?P<field>\w+): (?P<rest>.+)", "%(field)s: %(rest)s", "field", "rest"),
+)
+# Why a character may not be sent (service.notices.text_safety._WHY), each a msgid.
+WHY = (
+    "changes the order in which text is displayed, so what people read is not what was written",
+    "is a control character",
+    "is an invisible formatting character",
+    "is half of a broken character (a lone surrogate)",
+    "is a private-use character that phones show as a box",
+    "is not a character in Unicode",
+    "is a line separator that phones and SMS do not understand",
+    "is a paragraph separator that phones and SMS do not understand",
 )
 _SAID_NUMBERS = {"value", "limit", "excess", "n", "least", "most"}
 
@@ -234,8 +266,9 @@ _SAID_NUMBERS = {"value", "limit", "excess", "n", "least", "most"}
 class Phrasebook:
     """Messages of the engine in one page language; `said` is None when no phrase knows it."""
 
-    def __init__(self, words: Words) -> None:
+    def __init__(self, words: Words, *, scenario: str | None = None) -> None:
         self.words = words
+        self.scenario = scenario  # whose field labels name the fields, on a notice's pages
 
     def said(self, message: str) -> str | None:
         """`message` in the page language, or None (then it is shown in English, marked)."""
@@ -299,6 +332,8 @@ class Phrasebook:
             return self.words.gettext(" or ").join(n for n in names if n)
         if key == "rest":
             return self.said(value)
+        if key == "field":
+            return field_labels(self.words.language, self.scenario).get(value)
         return self.words.translated(value)
 
     def _language(self, tag: str) -> str:
@@ -322,6 +357,22 @@ class Phrasebook:
         return shown
 
 
+@lru_cache(maxsize=64)
+def field_labels(language: str, scenario: str | None = None) -> dict[str, str]:
+    """A field's name -> its label in `language`, from the scenario (or where all agree)."""
+    from service.config import get_settings
+    from service.content import get_library
+
+    scenarios = get_library(get_settings()).scenarios
+    chosen = [scenarios[scenario]] if scenario in scenarios else list(scenarios.values())
+    seen: dict[str, set[str]] = {}
+    for spec_of in chosen:
+        for spec in spec_of.fields:
+            if label := spec.label.get(language):
+                seen.setdefault(spec.name, set()).add(label)
+    return {name: labels.pop() for name, labels in seen.items() if len(labels) == 1}
+
+
 def msgids() -> set[str]:
     """Every msgid the phrasebook uses (for the catalog test)."""
-    return {p.msgid for p in PHRASES} | set(NAMES) | set(UNITS) | {NOTE_MSGID}
+    return {p.msgid for p in PHRASES} | set(NAMES) | set(UNITS) | set(WHY) | {NOTE_MSGID}

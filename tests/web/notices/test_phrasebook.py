@@ -132,3 +132,35 @@ def test_a_limit_not_validated_for_the_language_keeps_its_remark() -> None:
     message = next(f.message for f in findings if "is not validated for fi" in f.message)
     said = SWEDISH.said(message) or ""
     assert said.startswith("LIX är ") and said.endswith("(LIX är inte prövat för finska)"), said
+
+
+def test_hostile_characters_and_times_in_the_wrong_order_are_said_in_swedish() -> None:
+    """The validator's own messages (a bidi override, a bell, an end before its start)."""
+    library = get_library()
+    raw = json.loads((ROOT / "demo" / "notices" / "water_outage_skultuna.json").read_text())
+    raw["note"] = {"sv": "Ta med\u202e dunkar\u0007."}
+    raw["fields"]["expected_end"] = "2026-11-23T08:00:00+01:00"  # before it starts
+    with pytest.raises(NoticeInvalid) as caught:
+        validate_notice(raw, library)
+    said = [(p.location, SWEDISH.said(p.message)) for p in caught.value.problems]
+    assert all(text for _, text in said), said  # nothing left in English
+    joined = " | ".join(f"{where}: {text}" for where, text in said)
+    assert "U+202E RIGHT-TO-LEFT OVERRIDE på plats 7, som ändrar i vilken ordning" in joined
+    assert "U+0007 BELL på plats 15, som är ett styrtecken" in joined
+    assert "är före ”Vattnet stängs av”; den måste komma efter" in joined
+    assert "starts_at" not in joined
+
+
+def test_an_end_already_passed_is_said_with_the_fields_label() -> None:
+    from datetime import datetime, timedelta
+
+    library = get_library()
+    raw = json.loads((ROOT / "demo" / "notices" / "water_outage_skultuna.json").read_text())
+    end = datetime.fromisoformat(raw["fields"]["expected_end"])
+    notice = validate_notice(raw, library, now=end + timedelta(hours=1))
+    warnings = [str(w) for w in notice.warnings if "already over" in str(w)]
+    assert warnings, notice.warnings
+    said = Phrasebook(Words("sv"), scenario="water_outage").said(warnings[0]) or ""
+    assert said.startswith("Beräknas tillbaka: har redan passerat ("), said
+    # Without the page's scenario "expected_end" has several labels: English, marked.
+    assert SWEDISH.said(warnings[0]) is None
