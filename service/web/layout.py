@@ -215,6 +215,7 @@ def render_staff(
     """A staff page in the person's language, with the layout around it; never cached."""
     layout = layout_context(request, principal)
     words = Words(layout["lang"])
+    phrasebook = Phrasebook(words, scenario=_scenario_of(context))
     html = (
         staff_environment()
         .get_template(template)
@@ -224,7 +225,8 @@ def render_staff(
             gettext=words.gettext,
             ngettext=words.ngettext,
             words=words,
-            said=Phrasebook(words, scenario=_scenario_of(context)).said,
+            said=phrasebook.said,
+            language_label=phrasebook.language,  # "sv" -> "svenska", in the page's language
             **context,
         )
     )

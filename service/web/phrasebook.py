@@ -319,7 +319,7 @@ class Phrasebook:
             elif key in _SAID_NUMBERS:
                 value = self._number(key, value, found.groupdict().get("unit") or "")
             elif key == "tag":
-                value = self._language(value)
+                value = self.language(value)
             values[key] = value
         values.pop("unit", None)
         return values
@@ -336,7 +336,7 @@ class Phrasebook:
             return field_labels(self.words.language, self.scenario).get(value)
         return self.words.translated(value)
 
-    def _language(self, tag: str) -> str:
+    def language(self, tag: str) -> str:
         """A language tag as the page language names it ("so" -> "somaliska"), else the tag."""
         try:
             names = Locale.parse(self.words.language).languages

@@ -189,6 +189,9 @@ def preview_page(
             "advice_for": lambda item: advice(item, language_name),
             "language_name": language_name,
             "plan": _plan(seen),
+            "audience_names": {
+                a.id: in_language(a.name, language, a.id) for a in library.audiences.values()
+            },
             "failed": seen.impact.failed_checks,
             "warnings": seen.impact.warnings,
             "public_url": notice_url(get_settings(), record.code),

@@ -26,6 +26,7 @@ from service.web.phrasebook import Phrasebook
 from service.workflow.drafts import create_draft
 from service.workflow.schemas import Actor
 from tests.conftest import ROOT
+from tests.delivery.test_planning import person, register
 from tests.web.staff_site import email_of, staff_site
 
 SWEDISH = Phrasebook(Words("sv"))
@@ -93,11 +94,21 @@ def test_a_swedish_preview_with_a_failing_check_shows_swedish(tmp_path: object) 
         with session_scope(site.engine) as session:
             author = Actor(email_of(Role.author), "web")
             code = create_draft(session, raw, get_library(), author, complete=True).code
+        register(
+            site.engine,
+            person("Sara", phone="+46701740611", areas=["skultuna"]),
+            person("Ali", phone="+46701740612", areas=["skultuna"], languages=["ar"]),
+        )
         client, _csrf = site.client(Role.author, app)
         page = client.get(f"/notices/{code}/preview").text
         english = TestClient(app, cookies=client.cookies).get(f"/notices/{code}/preview?lang=en")
     assert "Mening " in page and "fler än målgruppens gräns" in page
     assert "over the audience limit" not in page
+    # Whom it reaches, by language and audience: names, not codes.
+    reach = page[page.index('id="plan"') :]
+    reach = reach[: reach.index("</dl>")]
+    assert "svenska: 1" in reach and "arabiska: 1" in reach and "sv: " not in reach
+    assert "general-public" not in reach
     assert "over the audience limit" in english.text or "over the audience's" in english.text
 
 
