@@ -116,6 +116,16 @@ def _display_url(url: str) -> str:
     return url.removeprefix("https://").removeprefix("http://").rstrip("/")
 
 
+def _phone_link(phone: str) -> Markup:
+    """A phone number people can call with one tap (tel: with its digits), shown as written."""
+    text = str(phone)
+    digits = "+" if text.lstrip("\u2066\u2067\u2068\u2069\u200e\u200f").startswith("+") else ""
+    digits += "".join(c for c in text if c.isascii() and c.isdigit())
+    if not digits.strip("+"):
+        return escape(phone)
+    return Markup('<a href="tel:{}">{}</a>').format(digits, phone)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "time": _time,
     "clock": _clock,
@@ -125,6 +135,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "number": _number,
     "join_list": _join,
     "display_url": _display_url,
+    "phone_link": _phone_link,
 }
 
 

@@ -209,6 +209,10 @@ PHRASES: tuple[Phrase, ...] = (
         r"String should have at least (?P<least>\d+) characters?",
         "must be at least %(least)s characters",
     ),
+    _p(
+        r"List should have at least (?P<least>\d+) items? after validation, not \d+",
+        "choose at least %(least)s",
+    ),
     _p(r"listed more than once: (?P<items>.+)", "listed more than once: %(items)s"),
     _p(r"item (?P<n>\d+) (?P<rest>.+)", "item %(n)s %(rest)s", "rest"),
     _p(

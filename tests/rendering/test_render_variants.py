@@ -87,6 +87,22 @@ def test_right_to_left_languages_carry_dir_rtl(library: ContentLibrary) -> None:
         assert variant.html is not None and 'dir="rtl"' in variant.html
 
 
+def test_the_phone_number_is_one_tap_to_call_in_every_register_and_script(
+    library: ContentLibrary,
+) -> None:
+    notice = example(library, "water_outage")  # contact.phone "021-39 00 00"
+    for lang, register in (
+        ("sv", Register.easy_read),
+        ("sv", Register.standard),
+        ("ar", Register.standard),
+    ):
+        variant = render_variant(
+            notice, VariantKey(lang, register, Role.public, Channel.web), library
+        )
+        assert variant.html is not None and '<a href="tel:021390000">' in variant.html, lang
+        assert "021-39 00 00" in variant.text  # the text version shows the number as written
+
+
 def test_user_text_is_shown_literally_never_executed(library: ContentLibrary) -> None:
     raw = load_json(ROOT / "message_templates" / "water_outage" / "example.json")
     hostile = "<script>alert(1)</script> {{ 7*7 }} {% raw %}"

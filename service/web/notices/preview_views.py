@@ -14,6 +14,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
@@ -29,7 +30,7 @@ from service.variants.checks import VariantCheck
 from service.variants.plan import plan_variants
 from service.web.layout import render_staff, staff_language
 from service.web.notices.deps import FormData, Reader, Writer, notice_or_404
-from service.web.notices.display import in_language
+from service.web.notices.display import BABEL_LOCALES, in_language
 from service.web.notices.form import payload_from_form
 from service.workflow.approval import Review, review
 from service.workflow.drafts import check, problems_of
@@ -135,9 +136,11 @@ def _details(seen: Review, audience: str, language: str, code: str) -> list[dict
     return shown
 
 
-def _plan(seen: Review) -> dict[str, Any]:
+def _plan(seen: Review, language: str) -> dict[str, Any]:
     plan = seen.plan
+    cost = format_decimal(plan.cost_sek, format="#,##0.00", locale=BABEL_LOCALES[language])
     return {
+        "cost": cost,  # 4,50 on a Swedish page, as the approval page writes it
         "recipients": plan.recipients,
         "messages": plan.messages,
         "by_channel": dict(plan.by_channel),
@@ -188,7 +191,7 @@ def preview_page(
             ),
             "advice_for": lambda item: advice(item, language_name),
             "language_name": language_name,
-            "plan": _plan(seen),
+            "plan": _plan(seen, language),
             "audience_names": {
                 a.id: in_language(a.name, language, a.id) for a in library.audiences.values()
             },

@@ -109,6 +109,7 @@ def test_a_swedish_preview_with_a_failing_check_shows_swedish(tmp_path: object) 
     reach = reach[: reach.index("</dl>")]
     assert "svenska: 1" in reach and "arabiska: 1" in reach and "sv: " not in reach
     assert "general-public" not in reach
+    assert re.search(r"Sms-delar och kostnad</dt><dd>\d+ · \d+,\d\d kr", reach), reach
     assert "over the audience limit" in english.text or "over the audience's" in english.text
 
 
@@ -175,3 +176,12 @@ def test_an_end_already_passed_is_said_with_the_fields_label() -> None:
     assert said.startswith("Beräknas tillbaka: har redan passerat ("), said
     # Without the page's scenario "expected_end" has several labels: English, marked.
     assert SWEDISH.said(warnings[0]) is None
+
+
+def test_an_empty_list_from_the_schema_is_said_in_swedish() -> None:
+    raw = json.loads((ROOT / "demo" / "notices" / "water_outage_skultuna.json").read_text())
+    raw["areas"] = []
+    with pytest.raises(NoticeInvalid) as caught:
+        validate_notice(raw, get_library())
+    said = [SWEDISH.said(p.message) for p in caught.value.problems if p.location == "areas"]
+    assert said and all(s and s.startswith("välj minst") for s in said), said
