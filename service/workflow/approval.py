@@ -33,7 +33,12 @@ from service.recipients.areas import AreaMap
 from service.recipients.service import reach_digest
 from service.variants.service import NoticeReport, render_notice
 from service.workflow.drafts import _audit
-from service.workflow.schemas import Actor, NotAllowed, WorkflowError, WrongState
+from service.workflow.schemas import (
+    Actor,
+    ChecksNotAccepted,
+    NotAllowed,
+    WrongState,
+)
 
 
 @dataclass(frozen=True)
@@ -174,7 +179,7 @@ def approve(
     now = utcnow()
     seen = review(session, notice_record, library, settings, now)
     if seen.impact.failed_checks and not accept_failed_checks:
-        raise WorkflowError(
+        raise ChecksNotAccepted(
             f"{seen.impact.failed_checks} checks failed; fix the texts, or approve with the "
             "failed checks accepted explicitly"
         )

@@ -42,6 +42,12 @@ class NotAllowed(WorkflowError):
     status = 403
 
 
+class ChecksNotAccepted(WorkflowError):
+    """Checks failed and the approver did not say they read them and approve anyway."""
+
+    status = 409
+
+
 class ApprovalWithdrawn(WorkflowError):
     """The notice changed after it was approved; it must be approved again."""
 

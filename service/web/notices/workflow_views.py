@@ -16,18 +16,25 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from service.accounts.principal import Principal
 from service.api.deps import LibraryDep, SessionDep
 from service.clock import utcnow
 from service.config import get_settings
+from service.content import ContentLibrary
 from service.delivery.requeue import retry_failed
 from service.notices.models import NoticeRecord, NoticeState
 from service.notices.service import NoticeInvalid
 from service.web.layout import render_staff, staff_language
 from service.web.notices.deps import Approver, FormData, Sender, Writer, actor_of, notice_or_404
-from service.web.notices.display import BABEL_LOCALES
-from service.workflow.approval import Impact, approve, may_approve, review
+from service.web.notices.display import BABEL_LOCALES, in_language
+from service.workflow.approval import Impact, Review, approve, may_approve, review
 from service.workflow.drafts import discard, follow_up, submit
-from service.workflow.schemas import ApprovalWithdrawn, WorkflowError, WrongState
+from service.workflow.schemas import (
+    ApprovalWithdrawn,
+    ChecksNotAccepted,
+    WorkflowError,
+    WrongState,
+)
 from service.workflow.sending import send
 
 router = APIRouter(tags=["pages"])
@@ -100,28 +107,70 @@ def approve_page(
     record = notice_or_404(session, code)
     if record.status not in (NoticeState.draft, NoticeState.submitted):
         return _to(record.code, "not-approvable")
+    return _approve_page(request, principal, session, library, record)
+
+
+def _approve_page(
+    request: Request,
+    principal: Principal,
+    session: Session,
+    library: ContentLibrary,
+    record: NoticeRecord,
+    *,
+    unticked: bool = False,
+) -> Response:
     settings = get_settings()
     try:
         seen = review(session, record, library, settings, utcnow())
     except NoticeInvalid:
         return RedirectResponse(f"/notices/{record.code}/preview", status_code=303)
+    language = staff_language(request)
     return render_staff(
         request,
         principal,
         "approve.html",
+        status_code=400 if unticked else 200,
         record=record,
         allowed=may_approve(record, actor_of(principal), settings),
-        impact=impact_words(seen.impact, staff_language(request)),
+        impact=impact_words(seen.impact, language),
         warnings=seen.impact.warnings,
+        failed_checks=failed_checks(seen, library, language),
+        unticked=unticked,
     )
+
+
+def failed_checks(seen: Review, library: ContentLibrary, language: str) -> list[dict[str, str]]:
+    """Each failed check as the approver needs it: who, which language and version, why."""
+    rows = []
+    for check in seen.report.checks:
+        if check.passed:
+            continue
+        key = check.variant.key
+        errors = [f.message for f in check.findings if f.severity == "error"]
+        rows.append(
+            {
+                "audience": in_language(check.audience.name, language, check.audience.id),
+                "audience_id": check.audience.id,
+                "language": key.language,
+                "channel": key.channel.value,
+                "why": errors[0] if errors else "",
+            }
+        )
+    return rows
 
 
 @router.post("/notices/{code}/approve", include_in_schema=False, operation_id="notice_approve")
 def approve_notice(
-    code: str, principal: Approver, session: SessionDep, library: LibraryDep, form: FormData
+    code: str,
+    request: Request,
+    principal: Approver,
+    session: SessionDep,
+    library: LibraryDep,
+    form: FormData,
 ) -> Response:
     """Approve the notice as it is now; then on to sending."""
     record = notice_or_404(session, code)
+    ticked = _field(form, "accept_failed_checks") == "yes"
     try:
         approve(
             session,
@@ -129,10 +178,13 @@ def approve_notice(
             library,
             get_settings(),
             actor_of(principal),
-            accept_failed_checks=_field(form, "accept_failed_checks") == "yes",
+            accept_failed_checks=ticked,
         )
     except NoticeInvalid:
         return RedirectResponse(f"/notices/{record.code}/preview", status_code=303)
+    except ChecksNotAccepted:
+        # Back to the form, saying what is missing, with the failed checks listed.
+        return _approve_page(request, principal, session, library, record, unticked=True)
     except WorkflowError as exc:
         if exc.status == 403:
             raise HTTPException(403, exc.message) from None
