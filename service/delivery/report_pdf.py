@@ -61,6 +61,12 @@ def _language_name(tag: str) -> str:
     return f"{name} ({tag})" if name else tag
 
 
+def _scenario_name(library: ContentLibrary, scenario_id: str) -> str:
+    spec = library.scenarios.get(scenario_id)
+    title = spec.title.get("sv") if spec is not None else None
+    return f"{title} ({scenario_id})" if title else scenario_id
+
+
 def report_pdf(
     session: Session,
     notice: NoticeRecord,
@@ -78,7 +84,8 @@ def report_pdf(
     }
     html = _TEMPLATES.get_template("report.html").render(
         code=notice.code,
-        scenario=notice.scenario,
+        # The scenario as people know it ("Vattenavbrott"), its id after it for whoever searches.
+        scenario=_scenario_name(library, notice.scenario),
         generated=utcnow().astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H.%M"),
         progress=counts,
         statuses=list(STATUSES),

@@ -296,6 +296,9 @@ def test_the_pdf_report_is_tagged_and_lists_who_to_phone(
     ).stdout
     assert "Ej nådda (2)" in text and "Ali" in text and "Dana" in text
     assert "21610" in text
+    assert "Scenario: Störning på vård- och omsorgsboende (care_home_disruption)" in " ".join(
+        text.split()
+    )  # its name first, the id after it
 
 
 def hand_over(engine: Engine, recipient_id: int, transport: str, status: str = "sent") -> None:
