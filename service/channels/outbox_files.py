@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -41,6 +42,20 @@ class OutboxMessage:
     text: str
     encoding: str  # SMS: GSM-7 or UCS-2; e-mail: the content type
     segments: int = 0  # SMS parts (0 for e-mail)
+
+    @property
+    def written_at(self) -> datetime | None:
+        """When it was written (UTC), for a page to show in local time; None if unreadable."""
+        for pattern in ("%Y%m%dT%H%M%S%fZ", "%Y%m%dT%H%M%SZ"):
+            try:
+                return datetime.strptime(self.written, pattern).replace(tzinfo=UTC)
+            except ValueError:
+                continue
+        try:
+            found = datetime.fromisoformat(self.written)
+        except ValueError:
+            return None
+        return found if found.tzinfo else found.replace(tzinfo=UTC)
 
 
 def _sms(path: Path) -> OutboxMessage:

@@ -250,6 +250,10 @@ def test_the_audit_log_filters_and_the_outbox_page_shows_what_would_have_been_se
     outbox = admin.get("/admin/outbox").text
     assert "1 meddelande i utkorgen." in outbox
     assert "+46701740605" in outbox and "ÖVNING: Vi provar." in outbox and "GSM-7, 1 del" in outbox
+    # When it was written, in Swedish local time (not the file's UTC stamp).
+    written = re.search(r"<dt>Skrivet</dt><dd>([^<]+)</dd>", outbox)
+    assert written is not None and "T" not in written.group(1), outbox[:2000]
+    assert re.search(r"\d{1,2} \w+\.? \d{4}", written.group(1)), written.group(1)
     content = admin.get("/admin/content?lang=en").text
     assert (
         "water_outage" in content and "easy_read.sms" in content and "Audience profiles" in content
