@@ -12,7 +12,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel import Locale
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from sqlalchemy.orm import Session
 from weasyprint import HTML
@@ -25,13 +24,13 @@ from service.content import ContentLibrary, get_library
 from service.delivery.models import Delivery
 from service.delivery.tracking import STATUSES, not_reached, progress
 from service.notices.models import NoticeRecord
+from service.rendering.languages import language_name
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
     undefined=StrictUndefined,  # a status without Swedish words fails instead of going blank
 )
-_SWEDISH = Locale("sv")
 
 
 @dataclass(frozen=True)
@@ -57,7 +56,7 @@ def handed_over(session: Session, notice_id: int) -> list[HandedOver]:
 
 
 def _language_name(tag: str) -> str:
-    name = _SWEDISH.languages.get(tag.replace("-", "_"))
+    name = language_name(tag, "sv")
     return f"{name} ({tag})" if name else tag
 
 

@@ -7,6 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -65,3 +66,17 @@ def load_languages(locales_dir: Path) -> dict[str, Language]:
     with (locales_dir / "languages.toml").open("rb") as handle:
         data = tomllib.load(handle)
     return {tag: Language(tag=tag, **entry) for tag, entry in data.items()}
+
+
+@lru_cache(maxsize=512)
+def language_name(tag: str, in_language: str) -> str | None:
+    """CLDR's name of the language `tag` in `in_language` ("so", "sv" -> "somaliska"), or None.
+
+    A tag CLDR does not know with its region ("fa-AF" is known: "dari") falls back to its
+    language ("xx-SE" -> the name of "xx").
+    """
+    try:
+        names = Locale.parse(in_language.replace("-", "_")).languages
+    except (ValueError, UnknownLocaleError):
+        return None
+    return names.get(tag.replace("-", "_")) or names.get(tag.split("-", 1)[0])

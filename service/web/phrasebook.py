@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from babel import Locale, UnknownLocaleError
+from service.rendering.languages import language_name
 
 if TYPE_CHECKING:  # the layout hands each page a phrasebook
     from service.web.layout import Words
@@ -342,12 +342,7 @@ class Phrasebook:
 
     def language(self, tag: str) -> str:
         """A language tag as the page language names it ("so" -> "somaliska"), else the tag."""
-        try:
-            names = Locale.parse(self.words.language).languages
-        except (ValueError, UnknownLocaleError):
-            return tag
-        name = names.get(tag.replace("-", "_")) or names.get(tag.split("-", 1)[0])
-        return name or tag
+        return language_name(tag, self.words.language) or tag
 
     def _number(self, key: str, value: str, unit: str) -> str:
         """A number as the language writes it, with its unit (a share: %, points)."""
