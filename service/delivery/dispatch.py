@@ -65,6 +65,20 @@ class Outcome:
     throttled: bool = False
 
 
+def circuit_answers(outcomes: Sequence[Outcome]) -> dict[str, list[str | None]]:
+    """What each provider said, for its circuit, in order: None for an answer, else the error.
+
+    An answer is an acceptance, a refusal for good, or "too many requests" (the provider is up).
+    Jobs never tried, or sent to the outbox, say nothing.
+    """
+    answers: dict[str, list[str | None]] = {}
+    for o in outcomes:
+        if not o.deferred and o.job.message is not None and not o.job.outbox_only:
+            temporary = o.result is None and not o.permanent and not o.throttled
+            answers.setdefault(o.job.channel, []).append(o.error if temporary else None)
+    return answers
+
+
 class TokenBucket:
     """A per-transport rate limit: `rate` units a second, bursts of a tenth of a second.
 

@@ -38,7 +38,14 @@ from service.delivery.circuits import (
     take_probe,
     waiting_text,
 )
-from service.delivery.dispatch import Outcome, RetryPolicy, TokenBucket, record_outcomes, send_job
+from service.delivery.dispatch import (
+    Outcome,
+    RetryPolicy,
+    TokenBucket,
+    circuit_answers,
+    record_outcomes,
+    send_job,
+)
 from service.delivery.leases import (
     claim,
     new_worker_id,
@@ -420,22 +427,18 @@ class _Loop:
 
     async def _record(self, outcomes: list[Outcome]) -> None:
         s = self.settings
-
-        answers: dict[str, list[str | None]] = {}
-        for o in outcomes:
-            # What the provider said, for its circuit: an answer (accepted or refused for good)
-            # or a temporary error. Jobs never tried, or sent to the outbox, say nothing.
-            if not o.deferred and o.job.message is not None and not o.job.outbox_only:
-                temporary = o.result is None and not o.permanent and not o.throttled
-                answers.setdefault(o.job.channel, []).append(o.error if temporary else None)
-
+        answers = circuit_answers(outcomes)
         known = {c: self.circuits[c] for c in answers if c in self.circuits}
 
         def write(session: Session) -> tuple[Counter[str], list[CircuitState]]:
             counts = record_outcomes(
-                session, self.worker_id, outcomes, builder=self.builder, retry=self.retry,
+                session,
+                self.worker_id,
+                outcomes,
+                builder=self.builder,
+                retry=self.retry,
                 hooks=self.hooks,
-            )  # fmt: skip
+            )
             states = [
                 note_results(session, c, r, s, known=known.get(c)) for c, r in answers.items()
             ]
