@@ -16,6 +16,7 @@ import base64
 import binascii
 import os
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -135,11 +136,21 @@ def _open(stored: str, key: bytes, subscription_id: int) -> str | None:
         return None
 
 
+def _keys(settings: Settings) -> Iterator[bytes]:
+    """The keys to try, current first, each read only when the one before did not open it.
+
+    The usual webhook request reads one key, not every previous key and the pending file.
+    """
+    yield box_key(settings)
+    yield from previous_keys(settings)
+    yield from _pending_key(settings)
+
+
 def unseal(stored: str, settings: Settings, subscription_id: int) -> str:
     """The signing secret of a subscription's stored value (one stored as given is as it is)."""
     if not stored.startswith((PREFIX, UNBOUND_PREFIX)):
         return stored
-    for key in [box_key(settings), *previous_keys(settings), *_pending_key(settings)]:
+    for key in _keys(settings):
         plain = _open(stored, key, subscription_id)
         if plain is not None:
             return plain
